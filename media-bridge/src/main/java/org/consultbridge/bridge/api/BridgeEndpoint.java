@@ -1,0 +1,38 @@
+package org.consultbridge.bridge.api;
+
+import java.util.Optional;
+import org.consultbridge.bridge.sdp.SdpException;
+
+/**
+ * One participant's presence on the bridge. Two transports, as in LiveKit and mediasoup-client:
+ * <ul>
+ *   <li><b>publish</b>: the browser offers what it sends (camera, microphone); the bridge answers;</li>
+ *   <li><b>subscribe</b>: the bridge offers what the browser should receive (every other endpoint's media) and
+ *       re-offers when that changes; the browser answers. Only the bridge offers here, so there is no glare.</li>
+ * </ul>
+ * Remote media streams in subscribe offers carry {@code a=msid:<publishing endpoint id> <track id>}.
+ */
+public interface BridgeEndpoint {
+
+    String id();
+
+    String conferenceId();
+
+    /** Accepts the browser's publish offer and returns the bridge's answer (ICE-lite, passive DTLS). */
+    String acceptPublishOffer(String sdpOffer) throws SdpException;
+
+    /**
+     * Returns a subscribe offer when one is due (something to receive changed and no offer is outstanding),
+     * otherwise empty. When empty because an offer is outstanding, the listener is called again after the answer.
+     */
+    Optional<String> createSubscribeOffer();
+
+    /** Accepts the browser's answer to the last subscribe offer. */
+    void acceptSubscribeAnswer(String sdpAnswer) throws SdpException;
+
+    /** Snapshot of this endpoint's transport state and counters. */
+    EndpointStats stats();
+
+    /** Closes both transports and removes the endpoint (and what others received from it) from the conference. */
+    void close();
+}

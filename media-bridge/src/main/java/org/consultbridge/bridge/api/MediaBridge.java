@@ -1,0 +1,25 @@
+package org.consultbridge.bridge.api;
+
+import java.util.Optional;
+
+/**
+ * The media bridge as the signalling server sees it: conferences of endpoints, each endpoint negotiated with SDP.
+ * The bridge knows nothing of people, roles or tokens; ids are opaque strings chosen by the caller.
+ * Thread-safe: callable from any thread (calls hop onto the bridge's event loop and wait there briefly).
+ */
+public interface MediaBridge extends AutoCloseable {
+
+    /** Creates an endpoint in a conference (the conference is created on first use). */
+    BridgeEndpoint createEndpoint(String conferenceId, String endpointId, EndpointListener listener);
+
+    Optional<BridgeEndpoint> endpoint(String conferenceId, String endpointId);
+
+    /** Counters of the whole bridge (packets in, forwarded, dropped by reason). */
+    BridgeStats stats();
+
+    /** Local UDP port the bridge listens on (useful when configured with port 0). */
+    int udpPort();
+
+    @Override
+    void close();
+}

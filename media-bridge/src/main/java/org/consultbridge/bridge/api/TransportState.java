@@ -1,0 +1,14 @@
+package org.consultbridge.bridge.api;
+
+/** The life of one transport: ICE, then DTLS, then media. */
+public enum TransportState {
+    /** Negotiated, waiting for ICE connectivity checks. */
+    NEW,
+    /** A valid STUN check arrived; DTLS handshake running. */
+    CONNECTING,
+    /** DTLS done, SRTP keys in place: media flows. */
+    CONNECTED,
+    /** ICE consent or DTLS failed. */
+    FAILED,
+    CLOSED
+}
