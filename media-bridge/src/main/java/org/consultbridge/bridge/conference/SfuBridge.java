@@ -1,0 +1,491 @@
+package org.consultbridge.bridge.conference;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.consultbridge.bridge.BridgeConfig;
+import org.consultbridge.bridge.api.BridgeEndpoint;
+import org.consultbridge.bridge.api.BridgeStats;
+import org.consultbridge.bridge.api.EndpointListener;
+import org.consultbridge.bridge.api.MediaBridge;
+import org.consultbridge.bridge.api.TransportDirection;
+import org.consultbridge.bridge.dtls.DtlsCertificate;
+import org.consultbridge.bridge.rtcp.RtcpPacket;
+import org.consultbridge.bridge.rtp.RtpPacket;
+import org.consultbridge.bridge.sdp.IceCandidate;
+import org.consultbridge.bridge.sdp.MediaCapabilities;
+import org.consultbridge.bridge.sdp.SdpException;
+import org.consultbridge.bridge.srtp.SrtpTransformer;
+import org.consultbridge.bridge.stun.StunClass;
+import org.consultbridge.bridge.stun.StunException;
+import org.consultbridge.bridge.stun.StunMessage;
+import org.consultbridge.bridge.stun.StunMessageBuilder;
+import org.consultbridge.bridge.transport.DropReason;
+import org.consultbridge.bridge.transport.HostCandidates;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The media bridge: one UDP socket on one Netty event loop, demultiplexed per RFC 7983, carrying every endpoint of
+ * every conference. All mutable state lives on that loop; calls from the signalling side hop onto it.
+ */
+public final class SfuBridge implements MediaBridge {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SfuBridge.class);
+    /** Receive buffer per datagram: larger than any path MTU; bigger datagrams arrive truncated and are dropped. */
+    static final int MAX_DATAGRAM = 2048;
+    private static final long CALL_TIMEOUT_SECONDS = 10;
+
+    private final BridgeConfig config;
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final Channel channel;
+    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    private final DtlsCertificate certificate;
+    private final List<IceCandidate> candidates;
+    private final MediaCapabilities capabilities;
+    private final int udpPort;
+
+    private final Map<String, Conference> conferences = new LinkedHashMap<>();
+    private final Map<String, Transport> transportsByUfrag = new HashMap<>();
+    private final Map<InetSocketAddress, Transport> transportsByAddress = new HashMap<>();
+    private final long[] drops = new long[DropReason.values().length];
+    private long datagramsReceived;
+    private long rtpReceived;
+    private long rtpForwarded;
+    private long rtcpReceived;
+    private long dtlsFailures;
+    private long iceFailures;
+    private boolean flushPending;
+
+    private SfuBridge(BridgeConfig config) throws InterruptedException {
+        this.config = config;
+        this.certificate = DtlsCertificate.generate();
+        this.capabilities = MediaCapabilities.defaults();
+        boolean epoll = Epoll.isAvailable();
+        this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.loop = group.next();
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
+                .option(ChannelOption.ALLOCATOR, alloc)
+                .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
+                .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM))
+                .handler(new InboundHandler());
+        this.channel = b.bind(config.bindAddress(), config.udpPort()).sync().channel();
+        this.udpPort = ((InetSocketAddress) channel.localAddress()).getPort();
+        this.candidates = HostCandidates.forConfig(config, udpPort);
+        loop.scheduleAtFixedRate(this::onTick, 1, 1, TimeUnit.SECONDS);
+        LOG.info("media bridge on udp {}:{} ({}), candidates {}", config.bindAddress(), udpPort,
+                epoll ? "epoll" : "nio", candidates.stream().map(IceCandidate::address).toList());
+    }
+
+    public static SfuBridge start(BridgeConfig config) {
+        try {
+            return new SfuBridge(config);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while binding the bridge port", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- MediaBridge
+
+    @Override
+    public BridgeEndpoint createEndpoint(String conferenceId, String endpointId, EndpointListener listener) {
+        return onLoop(() -> {
+            Conference conference = conferences.computeIfAbsent(conferenceId, Conference::new);
+            Endpoint existing = conference.endpoints.get(endpointId);
+            if (existing != null) {
+                existing.onClose(); // the same participant again (a reconnect): the old presence goes
+                conference = conferences.computeIfAbsent(conferenceId, Conference::new);
+            }
+            Endpoint endpoint = new Endpoint(this, conference, endpointId, listener);
+            conference.add(endpoint);
+            return endpoint;
+        });
+    }
+
+    @Override
+    public Optional<BridgeEndpoint> endpoint(String conferenceId, String endpointId) {
+        return onLoop(() -> {
+            Conference c = conferences.get(conferenceId);
+            return Optional.ofNullable(c == null ? null : c.endpoints.get(endpointId));
+        });
+    }
+
+    @Override
+    public BridgeStats stats() {
+        return onLoop(() -> {
+            Map<String, Long> dropped = new LinkedHashMap<>();
+            for (DropReason r : DropReason.values()) {
+                dropped.put(r.label(), drops[r.ordinal()]);
+            }
+            int endpoints = 0;
+            for (Conference c : conferences.values()) {
+                endpoints += c.endpoints.size();
+            }
+            return new BridgeStats(conferences.size(), endpoints, datagramsReceived, rtpReceived, rtpForwarded,
+                    rtcpReceived, dropped);
+        });
+    }
+
+    /** ICE/DTLS failures since start (for metrics). */
+    public long[] failureCounts() {
+        return onLoop(() -> new long[] {iceFailures, dtlsFailures});
+    }
+
+    @Override
+    public int udpPort() {
+        return udpPort;
+    }
+
+    @Override
+    public void close() {
+        try {
+            onLoop(() -> {
+                for (Conference c : new ArrayList<>(conferences.values())) {
+                    for (Endpoint e : new ArrayList<>(c.endpoints.values())) {
+                        e.onClose();
+                    }
+                }
+                return null;
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("closing endpoints failed", e);
+        }
+        channel.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+    }
+
+    // ---------------------------------------------------------------- services for endpoints and transports
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    DtlsCertificate certificate() {
+        return certificate;
+    }
+
+    List<IceCandidate> candidates() {
+        return candidates;
+    }
+
+    MediaCapabilities capabilities() {
+        return capabilities;
+    }
+
+    Transport newTransport(Endpoint endpoint, TransportDirection direction) {
+        Transport t = new Transport(this, endpoint, direction);
+        transportsByUfrag.put(t.localUfrag, t);
+        return t;
+    }
+
+    void unregisterUfrag(String ufrag, Transport t) {
+        transportsByUfrag.remove(ufrag, t);
+    }
+
+    void registerAddress(InetSocketAddress address, Transport t) {
+        transportsByAddress.put(address, t);
+    }
+
+    void unregisterAddress(InetSocketAddress address, Transport t) {
+        transportsByAddress.remove(address, t);
+    }
+
+    void removeEndpoint(Endpoint endpoint) {
+        Conference c = endpoint.conference;
+        if (c.endpoints.get(endpoint.id()) == endpoint) {
+            c.remove(endpoint);
+        }
+        if (c.isEmpty()) {
+            conferences.remove(c.id, c);
+        }
+    }
+
+    void drop(DropReason reason) {
+        drops[reason.ordinal()]++;
+    }
+
+    void countDtlsFailure() {
+        dtlsFailures++;
+    }
+
+    void countIceFailure() {
+        iceFailures++;
+    }
+
+    ByteBuf allocate(int capacity) {
+        return alloc.heapBuffer(capacity);
+    }
+
+    /** Encrypts and queues an RTP packet; takes ownership of {@code pkt}. Flushed once per read batch or tick. */
+    void sendRtp(Transport t, ByteBuf pkt) {
+        InetSocketAddress to = t.sendAddress();
+        if (to == null || !t.srtp.protectRtp(pkt)) {
+            pkt.release();
+            return;
+        }
+        rtpForwarded++;
+        channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
+        flushPending = true;
+    }
+
+    /** Encrypts and queues an RTCP packet; takes ownership of {@code pkt}. */
+    void sendRtcp(Transport t, ByteBuf pkt) {
+        InetSocketAddress to = t.sendAddress();
+        if (to == null || !t.srtp.protectRtcp(pkt)) {
+            pkt.release();
+            return;
+        }
+        t.rtcpPacketsOut++;
+        channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
+        flushPending = true;
+    }
+
+    /** From a DTLS handshake thread. */
+    void sendDtls(byte[] data, int off, int len, InetSocketAddress to) {
+        channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, off, len), to), channel.voidPromise());
+    }
+
+    private void flushIfPending() {
+        if (flushPending) {
+            flushPending = false;
+            channel.flush();
+        }
+    }
+
+    private void onTick() {
+        long now = System.nanoTime();
+        for (Conference c : new ArrayList<>(conferences.values())) {
+            for (Endpoint e : new ArrayList<>(c.endpoints.values())) {
+                try {
+                    e.checkConsent(now);
+                    e.sendReceiverReports(now);
+                } catch (RuntimeException ex) {
+                    LOG.warn("periodic task failed for endpoint {}", e.id(), ex);
+                }
+            }
+        }
+        flushIfPending();
+    }
+
+    <T> T onLoop(Callable<T> task) {
+        try {
+            return onLoopChecked(task::call);
+        } catch (SdpException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    interface LoopTask<T> {
+        T call() throws Exception;
+    }
+
+    /** Runs {@code task} on the loop and waits; runs it in place when already there (listener call-backs). */
+    <T> T onLoopChecked(LoopTask<T> task) throws SdpException {
+        if (loop.inEventLoop()) {
+            try {
+                T result = task.call();
+                flushIfPending();
+                return result;
+            } catch (SdpException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        Future<T> f = loop.submit(() -> {
+            try {
+                return task.call();
+            } finally {
+                flushIfPending();
+            }
+        });
+        try {
+            return f.get(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for the bridge", e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("bridge event loop did not answer in time", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SdpException sdp) {
+                throw sdp;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    // ---------------------------------------------------------------- packet path
+
+    private final class InboundHandler extends SimpleChannelInboundHandler<DatagramPacket> {
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+            onDatagram(packet.content(), packet.sender());
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            flushIfPending();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // a bug in a handler must never stop the loop serving every other call
+            LOG.warn("unexpected error on the bridge socket", cause);
+        }
+    }
+
+    /** RFC 7983 §7: the first byte tells STUN [0..3], DTLS [20..63] and RTP/RTCP [128..191] apart. */
+    void onDatagram(ByteBuf content, InetSocketAddress sender) {
+        datagramsReceived++;
+        int length = content.readableBytes();
+        if (length == 0) {
+            drop(DropReason.UNKNOWN_PROTOCOL);
+            return;
+        }
+        if (length >= MAX_DATAGRAM) {
+            drop(DropReason.OVERSIZED);
+            return;
+        }
+        int first = content.getUnsignedByte(content.readerIndex());
+        try {
+            if (first <= 3) {
+                onStun(content, sender);
+            } else if (first >= 20 && first <= 63) {
+                Transport t = transportsByAddress.get(sender);
+                if (t == null) {
+                    drop(DropReason.UNKNOWN_ADDRESS);
+                } else if (!t.onDtls(content, sender)) {
+                    drop(DropReason.DTLS_QUEUE_FULL);
+                }
+            } else if (first >= 128 && first <= 191) {
+                onSrtp(content, sender);
+            } else {
+                drop(DropReason.UNKNOWN_PROTOCOL);
+            }
+        } catch (RuntimeException e) {
+            // parsers are written not to throw on bad input; if one still does, the datagram is lost, not the loop
+            drop(DropReason.UNKNOWN_PROTOCOL);
+            LOG.debug("datagram from {} raised {}", sender, e.toString());
+        }
+    }
+
+    private void onStun(ByteBuf content, InetSocketAddress sender) {
+        if (!StunMessage.looksLikeStun(content)) {
+            drop(DropReason.STUN_MALFORMED);
+            return;
+        }
+        StunMessage m;
+        try {
+            m = StunMessage.decode(content);
+        } catch (StunException e) {
+            drop(DropReason.STUN_MALFORMED);
+            return;
+        }
+        if (m.method() != 0x001 || m.messageClass() != StunClass.REQUEST) {
+            drop(DropReason.STUN_UNHANDLED); // indications (keepalives) and responses: nothing to do for ICE-lite
+            return;
+        }
+        String username = m.username();
+        int colon = username == null ? -1 : username.indexOf(':');
+        if (colon <= 0) {
+            drop(DropReason.STUN_MALFORMED);
+            return;
+        }
+        Transport t = transportsByUfrag.get(username.substring(0, colon));
+        if (t == null || !t.remoteUfragMatches(username, colon)) {
+            drop(DropReason.STUN_UNKNOWN_USERNAME);
+            return;
+        }
+        // RFC 8445 §7.3 / RFC 5389 §10.1.3: short-term credential check with our password
+        if (!m.hasMessageIntegrity() || !m.checkMessageIntegrity(t.localPwdBytes)
+                || (m.hasFingerprint() && !m.checkFingerprint())) {
+            drop(DropReason.STUN_INTEGRITY);
+            return;
+        }
+        byte[] response = StunMessageBuilder.bindingSuccess(m.transactionId())
+                .xorMappedAddress(sender)
+                .build(t.localPwdBytes, true);
+        channel.write(new DatagramPacket(Unpooled.wrappedBuffer(response), sender), channel.voidPromise());
+        flushPending = true;
+        t.onValidCheck(sender, m.hasUseCandidate(), System.nanoTime());
+    }
+
+    private void onSrtp(ByteBuf content, InetSocketAddress sender) {
+        Transport t = transportsByAddress.get(sender);
+        if (t == null) {
+            drop(DropReason.UNKNOWN_ADDRESS);
+            return;
+        }
+        if (t.srtp == null) {
+            drop(DropReason.NO_KEYS);
+            return;
+        }
+        int length = content.readableBytes();
+        // jitsi-srtp works on arrays: one copy out of the socket's (direct) buffer into a pooled heap buffer
+        ByteBuf pkt = alloc.heapBuffer(length + SrtpTransformer.MAX_TRAILER);
+        try {
+            pkt.writeBytes(content, content.readerIndex(), length);
+            long now = System.nanoTime();
+            if (RtcpPacket.isRtcp(pkt)) {
+                if (!t.srtp.unprotectRtcp(pkt)) {
+                    drop(DropReason.SRTP_AUTH);
+                } else if (!RtcpPacket.isValidCompound(pkt)) {
+                    drop(DropReason.RTCP_MALFORMED);
+                } else {
+                    rtcpReceived++;
+                    t.endpoint.onRtcp(t, pkt, now);
+                }
+            } else if (length < 12) { // RFC 3711 §3.1: full validation needs the decrypted padding, below
+                drop(DropReason.RTP_MALFORMED);
+            } else if (!t.srtp.unprotectRtp(pkt)) {
+                drop(DropReason.SRTP_AUTH);
+            } else if (!RtpPacket.isValidRtp(pkt)) {
+                drop(DropReason.RTP_MALFORMED);
+            } else if (t.direction != TransportDirection.PUBLISH) {
+                drop(DropReason.UNKNOWN_SSRC); // a subscribe transport carries no media towards the bridge
+            } else {
+                rtpReceived++;
+                t.endpoint.onRtp(t, pkt, now);
+            }
+        } finally {
+            pkt.release();
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package org.consultbridge.bridge.conference;
+
+import io.netty.buffer.ByteBuf;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import org.consultbridge.bridge.api.TransportDirection;
+import org.consultbridge.bridge.api.TransportState;
+import org.consultbridge.bridge.dtls.DtlsListener;
+import org.consultbridge.bridge.dtls.DtlsRole;
+import org.consultbridge.bridge.dtls.DtlsSession;
+import org.consultbridge.bridge.dtls.SrtpKeys;
+import org.consultbridge.bridge.sdp.LocalTransportParams;
+import org.consultbridge.bridge.srtp.SrtpTransformer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One peer connection's transport on the bridge: ICE-lite state, the DTLS session and, once keyed, SRTP.
+ * Owned by the bridge's event loop: every field is touched only there, except what the DTLS handshake thread
+ * reads through volatile fields ({@link #dtlsPeer}).
+ */
+final class Transport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final char[] ICE_CHARS =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".toCharArray();
+    /** RFC 7675 §5.1: consent expires 30 s after the last authenticated check. */
+    static final long CONSENT_TIMEOUT_NANOS = 30_000_000_000L;
+    /** How many addresses one transport may validate (bounds memory against a peer cycling ports). */
+    private static final int MAX_VALIDATED_ADDRESSES = 8;
+
+    final SfuBridge bridge;
+    final Endpoint endpoint;
+    final TransportDirection direction;
+    final String localUfrag;
+    final String localPwd;
+    final byte[] localPwdBytes;
+    /** Sender SSRC of the RTCP the bridge writes on this transport. */
+    final long rtcpSsrc;
+
+    String remoteUfrag;
+    private final List<InetSocketAddress> validated = new ArrayList<>(2);
+    /** Nominated address (USE-CANDIDATE) or, before nomination, the latest validated one. */
+    InetSocketAddress selected;
+    private boolean nominated;
+    long lastConsentNanos;
+    /** Address the last DTLS record came from: where DTLS replies go (read on the handshake thread). */
+    volatile InetSocketAddress dtlsPeer;
+
+    DtlsRole dtlsRole = DtlsRole.SERVER;
+    private String remoteFingerprintAlgorithm;
+    private String remoteFingerprint;
+    DtlsSession dtls;
+    SrtpTransformer srtp;
+    TransportState state = TransportState.NEW;
+
+    long rtpPacketsIn;
+    long rtpBytesIn;
+    long rtpPacketsOut;
+    long rtpBytesOut;
+    long rtcpPacketsIn;
+    long rtcpPacketsOut;
+
+    Transport(SfuBridge bridge, Endpoint endpoint, TransportDirection direction) {
+        this.bridge = bridge;
+        this.endpoint = endpoint;
+        this.direction = direction;
+        // RFC 8839 §5.4: ufrag >= 4 and pwd >= 22 characters of ice-char
+        this.localUfrag = randomIceString(8);
+        this.localPwd = randomIceString(24);
+        this.localPwdBytes = localPwd.getBytes(StandardCharsets.UTF_8);
+        this.rtcpSsrc = randomSsrc();
+    }
+
+    static String randomIceString(int length) {
+        char[] c = new char[length];
+        for (int i = 0; i < length; i++) {
+            c[i] = ICE_CHARS[RANDOM.nextInt(ICE_CHARS.length)];
+        }
+        return new String(c);
+    }
+
+    static long randomSsrc() {
+        long v;
+        do {
+            v = RANDOM.nextInt() & 0xFFFF_FFFFL;
+        } while (v == 0);
+        return v;
+    }
+
+    LocalTransportParams localParams() {
+        return new LocalTransportParams(localUfrag, localPwd, bridge.certificate().sha256Fingerprint(),
+                bridge.candidates());
+    }
+
+    void setRemote(String ufrag, String fingerprintAlgorithm, String fingerprint, DtlsRole ourRole) {
+        this.remoteUfrag = ufrag;
+        this.remoteFingerprintAlgorithm = fingerprintAlgorithm;
+        this.remoteFingerprint = fingerprint;
+        this.dtlsRole = ourRole;
+        if (dtls != null) {
+            dtls.setRemoteFingerprint(fingerprintAlgorithm, fingerprint);
+        } else if (ourRole == DtlsRole.CLIENT && selected != null) {
+            startDtls();
+        }
+    }
+
+    boolean remoteUfragMatches(String username, int colon) {
+        // USERNAME of a check sent to us is "ourUfrag:theirUfrag" (RFC 8445 §7.2.2). Before the remote
+        // description is known (subscribe offer just sent), any remote ufrag is accepted.
+        return remoteUfrag == null || username.regionMatches(colon + 1, remoteUfrag, 0, remoteUfrag.length())
+                && username.length() == colon + 1 + remoteUfrag.length();
+    }
+
+    /** An authenticated Binding request arrived from {@code from} (RFC 8445 §7.3.1.4 for the lite side). */
+    void onValidCheck(InetSocketAddress from, boolean useCandidate, long nowNanos) {
+        lastConsentNanos = nowNanos;
+        if (!validated.contains(from)) {
+            if (validated.size() >= MAX_VALIDATED_ADDRESSES) {
+                InetSocketAddress evicted = validated.remove(0);
+                if (!evicted.equals(selected)) {
+                    bridge.unregisterAddress(evicted, this);
+                }
+            }
+            validated.add(from);
+            bridge.registerAddress(from, this);
+        }
+        if (useCandidate) {
+            nominated = true;
+            selected = from;
+        } else if (!nominated) {
+            selected = from;
+        }
+        if (state == TransportState.NEW) {
+            setState(TransportState.CONNECTING);
+        }
+        if (dtls == null && dtlsRole == DtlsRole.CLIENT && remoteFingerprint != null) {
+            startDtls();
+        }
+    }
+
+    /** A DTLS record from a validated address (called on the loop). */
+    boolean onDtls(ByteBuf content, InetSocketAddress from) {
+        dtlsPeer = from;
+        if (dtls == null) {
+            if (dtlsRole != DtlsRole.SERVER) {
+                return true; // our client session starts after ICE; a stray record before it is harmless
+            }
+            startDtls();
+        }
+        byte[] data = new byte[content.readableBytes()];
+        content.getBytes(content.readerIndex(), data);
+        return dtls.offer(data, 0, data.length);
+    }
+
+    private void startDtls() {
+        if (dtlsPeer == null) {
+            dtlsPeer = selected;
+        }
+        dtls = new DtlsSession(bridge.certificate(), dtlsRole, this::sendDtls, new DtlsListener() {
+            @Override
+            public void onHandshakeComplete(SrtpKeys keys) {
+                bridge.loop().execute(() -> onKeys(keys));
+            }
+
+            @Override
+            public void onHandshakeFailed(Exception cause) {
+                LOG.info("DTLS handshake failed on {} transport of endpoint {}: {}", direction, endpoint.id(),
+                        cause.toString());
+                bridge.loop().execute(() -> {
+                    bridge.countDtlsFailure();
+                    setState(TransportState.FAILED);
+                });
+            }
+
+            @Override
+            public void onClosed() {
+                bridge.loop().execute(() -> {
+                    if (state != TransportState.CLOSED) {
+                        setState(TransportState.FAILED);
+                    }
+                });
+            }
+        });
+        if (remoteFingerprint != null) {
+            dtls.setRemoteFingerprint(remoteFingerprintAlgorithm, remoteFingerprint);
+        }
+        dtls.start();
+    }
+
+    /** Called on the DTLS handshake thread: Netty's channel write is thread-safe. */
+    private void sendDtls(byte[] data, int off, int len) {
+        InetSocketAddress to = dtlsPeer;
+        if (to != null) {
+            bridge.sendDtls(data, off, len, to);
+        }
+    }
+
+    private void onKeys(SrtpKeys keys) {
+        if (state == TransportState.CLOSED) {
+            return;
+        }
+        srtp = SrtpTransformer.create(keys, dtlsRole);
+        LOG.info("{} transport of endpoint {} connected ({})", direction, endpoint.id(), keys.profile());
+        setState(TransportState.CONNECTED);
+    }
+
+    /** Where media goes: only while consent is fresh (RFC 7675 §5.1). */
+    InetSocketAddress sendAddress() {
+        return state == TransportState.CONNECTED ? selected : null;
+    }
+
+    boolean isConnected() {
+        return state == TransportState.CONNECTED && srtp != null;
+    }
+
+    /** Periodic check on the loop: consent freshness (RFC 7675). */
+    void checkConsent(long nowNanos) {
+        if ((state == TransportState.CONNECTED || state == TransportState.CONNECTING)
+                && nowNanos - lastConsentNanos > CONSENT_TIMEOUT_NANOS) {
+            LOG.info("ICE consent expired on {} transport of endpoint {}", direction, endpoint.id());
+            bridge.countIceFailure();
+            setState(TransportState.FAILED);
+        }
+    }
+
+    private void setState(TransportState newState) {
+        if (state == newState) {
+            return;
+        }
+        state = newState;
+        endpoint.transportStateChanged(this, newState);
+    }
+
+    void close() {
+        if (state == TransportState.CLOSED) {
+            return;
+        }
+        state = TransportState.CLOSED;
+        for (InetSocketAddress a : validated) {
+            bridge.unregisterAddress(a, this);
+        }
+        validated.clear();
+        bridge.unregisterUfrag(localUfrag, this);
+        if (dtls != null) {
+            dtls.close();
+        }
+        if (srtp != null) {
+            srtp.close();
+            srtp = null;
+        }
+    }
+}

@@ -1,0 +1,388 @@
+package org.consultbridge.bridge.dtls;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Hashtable;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.Certificate;
+import org.bouncycastle.tls.CertificateRequest;
+import org.bouncycastle.tls.CipherSuite;
+import org.bouncycastle.tls.ClientCertificateType;
+import org.bouncycastle.tls.DTLSClientProtocol;
+import org.bouncycastle.tls.DTLSServerProtocol;
+import org.bouncycastle.tls.DTLSTransport;
+import org.bouncycastle.tls.DatagramTransport;
+import org.bouncycastle.tls.DefaultTlsClient;
+import org.bouncycastle.tls.DefaultTlsServer;
+import org.bouncycastle.tls.ExporterLabel;
+import org.bouncycastle.tls.HashAlgorithm;
+import org.bouncycastle.tls.ProtocolVersion;
+import org.bouncycastle.tls.SRTPProtectionProfile;
+import org.bouncycastle.tls.SignatureAlgorithm;
+import org.bouncycastle.tls.SignatureAndHashAlgorithm;
+import org.bouncycastle.tls.TlsAuthentication;
+import org.bouncycastle.tls.TlsContext;
+import org.bouncycastle.tls.TlsCredentialedSigner;
+import org.bouncycastle.tls.TlsCredentials;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsSRTPUtils;
+import org.bouncycastle.tls.TlsServerCertificate;
+import org.bouncycastle.tls.TlsUtils;
+import org.bouncycastle.tls.UseSRTPData;
+import org.bouncycastle.tls.crypto.TlsCertificate;
+import org.bouncycastle.tls.crypto.TlsCryptoParameters;
+import org.bouncycastle.tls.crypto.impl.bc.BcDefaultTlsCredentialedSigner;
+import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
+
+/**
+ * One DTLS 1.2 association for DTLS-SRTP (RFC 5764), as server or client. BouncyCastle's handshake API blocks, so it
+ * runs on a virtual thread fed by a bounded queue of received records; the network side ({@link #offer}) never
+ * blocks. The peer's certificate is accepted only if its fingerprint matches the one from the SDP (RFC 8122 §5),
+ * which may arrive after the handshake started (a browser can send its ClientHello before its answer reaches us).
+ */
+public final class DtlsSession {
+
+    private static final int MTU = 1200;
+    private static final int QUEUE_CAPACITY = 64;
+    private static final int HANDSHAKE_TIMEOUT_MILLIS = 20_000;
+    private static final long FINGERPRINT_WAIT_SECONDS = 10;
+    /** Our preference, strongest first (RFC 7714 AEAD before the RFC 3711 default). */
+    private static final int[] PROFILES = {SRTPProtectionProfile.SRTP_AEAD_AES_128_GCM,
+        SRTPProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80};
+    private static final int[] CIPHER_SUITES = {
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+    };
+
+    private final DtlsCertificate local;
+    private final DtlsRole role;
+    private final DtlsPacketSender sender;
+    private final DtlsListener listener;
+    private final BlockingQueue<byte[]> incoming = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final CompletableFuture<String[]> remoteFingerprint = new CompletableFuture<>();
+    private final BcTlsCrypto crypto = new BcTlsCrypto(new SecureRandom());
+    private final int[] offeredProfiles;
+    private volatile boolean closed;
+    private volatile boolean handshakeComplete;
+    private volatile DTLSTransport transport;
+    private Thread thread;
+
+    public DtlsSession(DtlsCertificate local, DtlsRole role, DtlsPacketSender sender, DtlsListener listener) {
+        this(local, role, sender, listener, PROFILES);
+    }
+
+    /** With an explicit list of SRTP profiles to offer/accept (tests, interop). */
+    public DtlsSession(DtlsCertificate local, DtlsRole role, DtlsPacketSender sender, DtlsListener listener,
+                       int[] srtpProfiles) {
+        this.local = local;
+        this.role = role;
+        this.sender = sender;
+        this.listener = listener;
+        this.offeredProfiles = srtpProfiles.clone();
+    }
+
+    public void setRemoteFingerprint(String algorithm, String fingerprint) {
+        remoteFingerprint.complete(new String[] {algorithm, fingerprint});
+    }
+
+    public void start() {
+        thread = Thread.ofVirtual().name("dtls-" + role.name().toLowerCase(Locale.ROOT)).start(this::run);
+    }
+
+    /** A received DTLS datagram; false when the queue is full or the session closed (the caller counts a drop). */
+    public boolean offer(byte[] data, int off, int len) {
+        if (closed) {
+            return false;
+        }
+        byte[] copy = (off == 0 && len == data.length) ? data : java.util.Arrays.copyOfRange(data, off, off + len);
+        return incoming.offer(copy);
+    }
+
+    public boolean isHandshakeComplete() {
+        return handshakeComplete;
+    }
+
+    public DtlsRole role() {
+        return role;
+    }
+
+    public void close() {
+        if (closed) {
+            return;
+        }
+        DTLSTransport t = transport;
+        if (t != null) {
+            try {
+                t.close(); // sends close_notify
+            } catch (IOException ignored) {
+                // the peer may already be gone
+            }
+        }
+        closed = true;
+        if (thread != null) {
+            thread.interrupt();
+        }
+    }
+
+    private void run() {
+        QueueTransport queue = new QueueTransport();
+        try {
+            DTLSTransport t;
+            if (role == DtlsRole.SERVER) {
+                DTLSServerProtocol protocol = new DTLSServerProtocol();
+                // ICE already proved the peer owns its address: no HelloVerifyRequest round trip (RFC 6347 §4.2.1)
+                protocol.setVerifyRequests(false);
+                t = protocol.accept(new Server(), queue);
+            } else {
+                t = new DTLSClientProtocol().connect(new Client(), queue);
+            }
+            transport = t;
+            if (closed) {
+                t.close();
+                return;
+            }
+            // Keep reading: answers retransmitted final flights and notices close_notify.
+            byte[] buf = new byte[MTU + 100];
+            while (!closed) {
+                t.receive(buf, 0, buf.length, 1000);
+            }
+        } catch (Exception e) {
+            if (!handshakeComplete) {
+                if (!closed) {
+                    listener.onHandshakeFailed(e);
+                }
+                return;
+            }
+        }
+        listener.onClosed();
+    }
+
+    private void checkFingerprint(Certificate peer) throws IOException {
+        if (peer == null || peer.isEmpty()) {
+            throw new TlsFatalAlert(AlertDescription.bad_certificate);
+        }
+        String[] expected;
+        try {
+            expected = remoteFingerprint.get(FINGERPRINT_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("closed while waiting for the remote fingerprint");
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            throw new TlsFatalAlert(AlertDescription.bad_certificate);
+        }
+        String actual = DtlsCertificate.fingerprint(expected[0], peer.getCertificateAt(0).getEncoded());
+        if (actual == null || !MessageDigest.isEqual(actual.getBytes(), expected[1].toUpperCase(Locale.ROOT).getBytes())) {
+            throw new TlsFatalAlert(AlertDescription.bad_certificate);
+        }
+    }
+
+    private TlsCredentialedSigner signer(TlsContext context) throws IOException {
+        TlsCertificate cert = crypto.createCertificate(local.der());
+        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, local.privateKey(),
+                new Certificate(new TlsCertificate[] {cert}),
+                SignatureAndHashAlgorithm.getInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
+    }
+
+    private void complete(TlsContext context, int profileId) {
+        SrtpProfile profile = SrtpProfile.byId(profileId);
+        byte[] material = context.exportKeyingMaterial(ExporterLabel.dtls_srtp, null,
+                2 * (profile.keyLength() + profile.saltLength()));
+        handshakeComplete = true;
+        listener.onHandshakeComplete(SrtpKeys.fromKeyingMaterial(profile, material));
+    }
+
+    private final class Server extends DefaultTlsServer {
+        private int chosenProfile = -1;
+
+        Server() {
+            super(crypto);
+        }
+
+        @Override
+        protected ProtocolVersion[] getSupportedVersions() {
+            return ProtocolVersion.DTLSv12.only();
+        }
+
+        @Override
+        protected int[] getSupportedCipherSuites() {
+            return TlsUtils.getSupportedCipherSuites(crypto, CIPHER_SUITES);
+        }
+
+        @Override
+        public int getHandshakeTimeoutMillis() {
+            return HANDSHAKE_TIMEOUT_MILLIS;
+        }
+
+        @Override
+        protected TlsCredentialedSigner getECDSASignerCredentials() throws IOException {
+            return signer(context);
+        }
+
+        /** WebRTC authenticates both sides (RFC 8827 §6.5): ask for the browser's certificate. */
+        @Override
+        public CertificateRequest getCertificateRequest() {
+            return new CertificateRequest(new short[] {ClientCertificateType.ecdsa_sign, ClientCertificateType.rsa_sign},
+                    TlsUtils.getDefaultSupportedSignatureAlgorithms(context), null);
+        }
+
+        @Override
+        public void notifyClientCertificate(Certificate clientCertificate) throws IOException {
+            checkFingerprint(clientCertificate);
+        }
+
+        /** RFC 5764 §4.1.2: choose the first of our profiles that the client offers. */
+        @Override
+        public void processClientExtensions(Hashtable clientExtensions) throws IOException {
+            super.processClientExtensions(clientExtensions);
+            UseSRTPData offered = TlsSRTPUtils.getUseSRTPExtension(clientExtensions);
+            if (offered == null) {
+                throw new TlsFatalAlert(AlertDescription.handshake_failure); // no DTLS-SRTP, no media
+            }
+            for (int ours : offeredProfiles) {
+                for (int theirs : offered.getProtectionProfiles()) {
+                    if (ours == theirs && chosenProfile < 0) {
+                        chosenProfile = ours;
+                    }
+                }
+            }
+            if (chosenProfile < 0) {
+                throw new TlsFatalAlert(AlertDescription.handshake_failure);
+            }
+        }
+
+        @Override
+        public Hashtable getServerExtensions() throws IOException {
+            Hashtable ext = super.getServerExtensions();
+            TlsSRTPUtils.addUseSRTPExtension(ext, new UseSRTPData(new int[] {chosenProfile}, TlsUtils.EMPTY_BYTES));
+            return ext;
+        }
+
+        @Override
+        public void notifyHandshakeComplete() throws IOException {
+            super.notifyHandshakeComplete();
+            complete(context, chosenProfile);
+        }
+    }
+
+    private final class Client extends DefaultTlsClient {
+        private int chosenProfile = -1;
+
+        Client() {
+            super(crypto);
+        }
+
+        @Override
+        protected ProtocolVersion[] getSupportedVersions() {
+            return ProtocolVersion.DTLSv12.only();
+        }
+
+        @Override
+        protected int[] getSupportedCipherSuites() {
+            return TlsUtils.getSupportedCipherSuites(crypto, CIPHER_SUITES);
+        }
+
+        @Override
+        public int getHandshakeTimeoutMillis() {
+            return HANDSHAKE_TIMEOUT_MILLIS;
+        }
+
+        @Override
+        public Hashtable getClientExtensions() throws IOException {
+            Hashtable ext = super.getClientExtensions();
+            TlsSRTPUtils.addUseSRTPExtension(ext, new UseSRTPData(offeredProfiles, TlsUtils.EMPTY_BYTES));
+            return ext;
+        }
+
+        @Override
+        public void processServerExtensions(Hashtable serverExtensions) throws IOException {
+            super.processServerExtensions(serverExtensions);
+            UseSRTPData chosen = TlsSRTPUtils.getUseSRTPExtension(serverExtensions);
+            if (chosen == null || chosen.getProtectionProfiles().length != 1) {
+                throw new TlsFatalAlert(AlertDescription.illegal_parameter);
+            }
+            chosenProfile = chosen.getProtectionProfiles()[0];
+            boolean ours = false;
+            for (int p : offeredProfiles) {
+                ours |= p == chosenProfile;
+            }
+            if (!ours || SrtpProfile.byId(chosenProfile) == null) {
+                throw new TlsFatalAlert(AlertDescription.illegal_parameter);
+            }
+        }
+
+        @Override
+        public TlsAuthentication getAuthentication() {
+            return new TlsAuthentication() {
+                @Override
+                public void notifyServerCertificate(TlsServerCertificate serverCertificate) throws IOException {
+                    checkFingerprint(serverCertificate.getCertificate());
+                }
+
+                @Override
+                public TlsCredentials getClientCredentials(CertificateRequest certificateRequest) throws IOException {
+                    return signer(context);
+                }
+            };
+        }
+
+        @Override
+        public void notifyHandshakeComplete() throws IOException {
+            super.notifyHandshakeComplete();
+            complete(context, chosenProfile);
+        }
+    }
+
+    /** BouncyCastle's view of the network: records from {@link #offer}, sends through the sender. */
+    private final class QueueTransport implements DatagramTransport {
+        @Override
+        public int getReceiveLimit() {
+            return MTU + 100;
+        }
+
+        @Override
+        public int getSendLimit() {
+            return MTU;
+        }
+
+        @Override
+        public int receive(byte[] buf, int off, int len, int waitMillis) throws IOException {
+            if (closed) {
+                throw new IOException("DTLS session closed");
+            }
+            byte[] d;
+            try {
+                d = incoming.poll(waitMillis, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                throw new InterruptedIOException("DTLS session closed");
+            }
+            if (d == null) {
+                return -1;
+            }
+            int n = Math.min(len, d.length);
+            System.arraycopy(d, 0, buf, off, n);
+            return n;
+        }
+
+        @Override
+        public void send(byte[] buf, int off, int len) {
+            if (!closed) {
+                sender.send(buf, off, len);
+            }
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package org.consultbridge.bridge.rtp;
+
+import io.netty.buffer.ByteBuf;
+
+/** The VP8 RTP payload descriptor (RFC 7741 §4.2) and payload header (§4.3), read in place. */
+public final class Vp8Payload {
+
+    private Vp8Payload() {
+    }
+
+    /**
+     * Length of the payload descriptor at {@code off}, or -1 when malformed. Layout: X|R|N|S|R|PID, then if X:
+     * I|L|T|K, then PictureID (7 or 15 bits, M bit), TL0PICIDX, TID|Y|KEYIDX.
+     */
+    public static int descriptorLength(ByteBuf b, int off, int len) {
+        if (len < 1) {
+            return -1;
+        }
+        int n = 1;
+        int first = b.getUnsignedByte(off);
+        if ((first & 0x80) != 0) {
+            if (len < 2) {
+                return -1;
+            }
+            int x = b.getUnsignedByte(off + 1);
+            n = 2;
+            if ((x & 0x80) != 0) { // I: picture id
+                if (len < n + 1) {
+                    return -1;
+                }
+                n += (b.getUnsignedByte(off + n) & 0x80) != 0 ? 2 : 1;
+            }
+            if ((x & 0x40) != 0) { // L: TL0PICIDX
+                n++;
+            }
+            if ((x & 0x30) != 0) { // T or K: TID/Y/KEYIDX byte
+                n++;
+            }
+        }
+        return n <= len ? n : -1;
+    }
+
+    /** Start of a keyframe: S=1, PID=0, and the payload header's P bit (inverse key frame flag) is 0. */
+    public static boolean isKeyframe(ByteBuf b, int off, int len) {
+        int d = descriptorLength(b, off, len);
+        if (d < 0 || d >= len) {
+            return false;
+        }
+        int first = b.getUnsignedByte(off);
+        if ((first & 0x10) == 0 || (first & 0x07) != 0) {
+            return false;
+        }
+        return (b.getUnsignedByte(off + d) & 0x01) == 0;
+    }
+
+    /** Picture id (7 or 15 bits), or -1 when absent or malformed. */
+    public static int pictureId(ByteBuf b, int off, int len) {
+        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0
+                || (b.getUnsignedByte(off + 1) & 0x80) == 0) {
+            return -1;
+        }
+        int p = b.getUnsignedByte(off + 2);
+        if ((p & 0x80) != 0) {
+            return ((p & 0x7F) << 8) | b.getUnsignedByte(off + 3);
+        }
+        return p;
+    }
+
+    /** TL0PICIDX, or -1. */
+    public static int tl0PicIdx(ByteBuf b, int off, int len) {
+        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0) {
+            return -1;
+        }
+        int x = b.getUnsignedByte(off + 1);
+        if ((x & 0x40) == 0) {
+            return -1;
+        }
+        int n = 2;
+        if ((x & 0x80) != 0) {
+            n += (b.getUnsignedByte(off + 2) & 0x80) != 0 ? 2 : 1;
+        }
+        return b.getUnsignedByte(off + n);
+    }
+
+    /** Temporal layer id (TID), or -1. */
+    public static int temporalLayer(ByteBuf b, int off, int len) {
+        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0) {
+            return -1;
+        }
+        int x = b.getUnsignedByte(off + 1);
+        if ((x & 0x20) == 0) {
+            return -1;
+        }
+        int n = 2;
+        if ((x & 0x80) != 0) {
+            n += (b.getUnsignedByte(off + 2) & 0x80) != 0 ? 2 : 1;
+        }
+        if ((x & 0x40) != 0) {
+            n++;
+        }
+        return b.getUnsignedByte(off + n) >> 6;
+    }
+}

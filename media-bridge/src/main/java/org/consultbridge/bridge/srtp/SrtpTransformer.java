@@ -1,0 +1,158 @@
+package org.consultbridge.bridge.srtp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.collection.LongObjectHashMap;
+import java.security.GeneralSecurityException;
+import org.consultbridge.bridge.dtls.DtlsRole;
+import org.consultbridge.bridge.dtls.SrtpKeys;
+import org.consultbridge.bridge.dtls.SrtpProfile;
+import org.jitsi.srtp.SrtcpCryptoContext;
+import org.jitsi.srtp.SrtpContextFactory;
+import org.jitsi.srtp.SrtpCryptoContext;
+import org.jitsi.srtp.SrtpErrorStatus;
+import org.jitsi.srtp.SrtpPolicy;
+import org.jitsi.srtp.crypto.Aes;
+import org.jitsi.utils.logging2.Logger;
+import org.jitsi.utils.logging2.LoggerImpl;
+
+/**
+ * SRTP and SRTCP (RFC 3711, RFC 7714) for one transport, with jitsi-srtp's contexts: one factory for what we send
+ * (our DTLS role's keys) and one for what we receive. Works in place on array-backed (heap) {@link ByteBuf}s through
+ * one reusable adapter, so the packet path allocates nothing. Not thread-safe: owned by one event loop.
+ */
+public final class SrtpTransformer {
+
+    /** Bytes a protect may append: SRTCP index (4) + the longest tag (16, GCM). */
+    public static final int MAX_TRAILER = 20;
+    private static final Logger JITSI_LOGGER = new LoggerImpl(SrtpTransformer.class.getName());
+
+    static {
+        // jitsi-srtp otherwise benchmarks every AES provider at start (slow, noisy); SunJCE's AES-NI path is as
+        // fast as its OpenSSL JNI binding on this kind of machine (MACHINE-NOTES), so take it directly.
+        Aes.setFactoryClassName("org.jitsi.srtp.crypto.Aes$SunJCECipherFactory");
+        JITSI_LOGGER.setLevelWarn();
+    }
+
+    private final SrtpContextFactory sendFactory;
+    private final SrtpContextFactory receiveFactory;
+    // SSRC-keyed without boxing per packet (Netty's primitive map; keys are unsigned 32-bit in a long)
+    private final LongObjectHashMap<SrtpCryptoContext> sendRtp = new LongObjectHashMap<>();
+    private final LongObjectHashMap<SrtpCryptoContext> receiveRtp = new LongObjectHashMap<>();
+    private final LongObjectHashMap<SrtcpCryptoContext> sendRtcp = new LongObjectHashMap<>();
+    private final LongObjectHashMap<SrtcpCryptoContext> receiveRtcp = new LongObjectHashMap<>();
+    private final ByteBufArray view = new ByteBufArray();
+    private boolean closed;
+
+    private SrtpTransformer(SrtpContextFactory sendFactory, SrtpContextFactory receiveFactory) {
+        this.sendFactory = sendFactory;
+        this.receiveFactory = receiveFactory;
+    }
+
+    public static SrtpTransformer create(SrtpKeys keys, DtlsRole ourRole) {
+        SrtpPolicy rtp = policy(keys.profile());
+        SrtpPolicy rtcp = policy(keys.profile());
+        SrtpContextFactory send = new SrtpContextFactory(true, keys.localKey(ourRole), keys.localSalt(ourRole),
+                rtp, rtcp, JITSI_LOGGER);
+        SrtpContextFactory receive = new SrtpContextFactory(false, keys.remoteKey(ourRole),
+                keys.remoteSalt(ourRole), policy(keys.profile()), policy(keys.profile()), JITSI_LOGGER);
+        return new SrtpTransformer(send, receive);
+    }
+
+    /** RFC 3711 §5 (AES-CM 128, HMAC-SHA1 80-bit tag, 112-bit salt) and RFC 7714 §12 (AES-GCM 128, 96-bit salt). */
+    static SrtpPolicy policy(SrtpProfile profile) {
+        return switch (profile) {
+            case AES_CM_128_HMAC_SHA1_80 -> new SrtpPolicy(SrtpPolicy.AESCM_ENCRYPTION, 16,
+                    SrtpPolicy.HMACSHA1_AUTHENTICATION, 20, 10, 14);
+            case AEAD_AES_128_GCM -> new SrtpPolicy(SrtpPolicy.AESGCM_ENCRYPTION, 16,
+                    SrtpPolicy.NULL_AUTHENTICATION, 0, 16, 12);
+        };
+    }
+
+    public boolean protectRtp(ByteBuf packet) {
+        if (closed || packet.readableBytes() < 12 || packet.writableBytes() < MAX_TRAILER || !packet.hasArray()) {
+            return false;
+        }
+        try {
+            long ssrc = packet.getUnsignedInt(packet.readerIndex() + 8);
+            SrtpCryptoContext c = sendRtp.get(ssrc);
+            if (c == null) {
+                c = sendFactory.deriveContext((int) ssrc, 0);
+                sendRtp.put(ssrc, c);
+            }
+            view.wrap(packet);
+            return c.transformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    public boolean unprotectRtp(ByteBuf packet) {
+        if (closed || packet.readableBytes() < 12 || !packet.hasArray()) {
+            return false;
+        }
+        try {
+            long ssrc = packet.getUnsignedInt(packet.readerIndex() + 8);
+            SrtpCryptoContext c = receiveRtp.get(ssrc);
+            if (c == null) {
+                if (receiveRtp.size() >= 64) {
+                    return false; // bounds memory: a peer has no business sending more streams than this
+                }
+                c = receiveFactory.deriveContext((int) ssrc, 0);
+                receiveRtp.put(ssrc, c);
+            }
+            view.wrap(packet);
+            return c.reverseTransformPacket(view, false) == SrtpErrorStatus.OK && view.commit(packet);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    public boolean protectRtcp(ByteBuf packet) {
+        if (closed || packet.readableBytes() < 8 || packet.writableBytes() < MAX_TRAILER || !packet.hasArray()) {
+            return false;
+        }
+        try {
+            long ssrc = packet.getUnsignedInt(packet.readerIndex() + 4);
+            SrtcpCryptoContext c = sendRtcp.get(ssrc);
+            if (c == null) {
+                c = sendFactory.deriveControlContext((int) ssrc);
+                sendRtcp.put(ssrc, c);
+            }
+            view.wrap(packet);
+            return c.transformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    public boolean unprotectRtcp(ByteBuf packet) {
+        if (closed || packet.readableBytes() < 8 + 4 + 10 || !packet.hasArray()) {
+            return false;
+        }
+        try {
+            long ssrc = packet.getUnsignedInt(packet.readerIndex() + 4);
+            SrtcpCryptoContext c = receiveRtcp.get(ssrc);
+            if (c == null) {
+                if (receiveRtcp.size() >= 64) {
+                    return false;
+                }
+                c = receiveFactory.deriveControlContext((int) ssrc);
+                receiveRtcp.put(ssrc, c);
+            }
+            view.wrap(packet);
+            return c.reverseTransformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    public void close() {
+        closed = true;
+        sendFactory.close();
+        receiveFactory.close();
+        sendRtp.clear();
+        receiveRtp.clear();
+        sendRtcp.clear();
+        receiveRtcp.clear();
+    }
+}

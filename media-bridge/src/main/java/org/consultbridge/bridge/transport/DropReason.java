@@ -1,0 +1,48 @@
+package org.consultbridge.bridge.transport;
+
+/**
+ * Why a datagram (or a packet inside one) was dropped. Every drop is counted under exactly one reason, so that an
+ * operator can tell an attack or a broken client from a network problem. The names are the metric label values.
+ */
+public enum DropReason {
+    /** First byte outside every range of RFC 7983 §7. */
+    UNKNOWN_PROTOCOL("unknown-protocol"),
+    /** Not a well-formed STUN message. */
+    STUN_MALFORMED("stun-malformed"),
+    /** STUN request whose USERNAME names no transport of ours. */
+    STUN_UNKNOWN_USERNAME("stun-unknown-username"),
+    /** STUN request whose MESSAGE-INTEGRITY or FINGERPRINT does not check out. */
+    STUN_INTEGRITY("stun-integrity"),
+    /** STUN messages we do not act on (indications, responses, other methods). */
+    STUN_UNHANDLED("stun-unhandled"),
+    /** DTLS, RTP or RTCP from an address that never passed an ICE check. */
+    UNKNOWN_ADDRESS("unknown-address"),
+    /** DTLS record that the handshake queue could not take (full or session closed). */
+    DTLS_QUEUE_FULL("dtls-queue-full"),
+    /** RTP or RTCP before the DTLS handshake produced SRTP keys. */
+    NO_KEYS("no-keys"),
+    /** RTP header invalid (version, lengths). */
+    RTP_MALFORMED("rtp-malformed"),
+    /** RTCP compound packet invalid. */
+    RTCP_MALFORMED("rtcp-malformed"),
+    /** SRTP/SRTCP authentication or replay check failed. */
+    SRTP_AUTH("srtp-auth"),
+    /** RTP whose SSRC belongs to no producer of the sending endpoint. */
+    UNKNOWN_SSRC("unknown-ssrc"),
+    /** RTP with a payload type the publish answer did not accept. */
+    UNKNOWN_PAYLOAD_TYPE("unknown-payload-type"),
+    /** Retransmissions and padding on the RTX stream: not forwarded yet (no receiver asked for them). */
+    RTX_NOT_FORWARDED("rtx-not-forwarded"),
+    /** Datagram larger than the receive buffer (truncated by the socket). */
+    OVERSIZED("oversized");
+
+    private final String label;
+
+    DropReason(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+}

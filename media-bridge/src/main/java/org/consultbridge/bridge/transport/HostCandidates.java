@@ -1,0 +1,84 @@
+package org.consultbridge.bridge.transport;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.consultbridge.bridge.BridgeConfig;
+import org.consultbridge.bridge.sdp.IceCandidate;
+
+/**
+ * The bridge's ICE host candidates: one UDP candidate per advertised address, all on the one bridge port.
+ * Which addresses: the configured ones; else the bind address when it is a specific one; else every up,
+ * non-loopback, non-link-local address of this host (browsers never use loopback candidates).
+ */
+public final class HostCandidates {
+
+    private HostCandidates() {
+    }
+
+    public static List<IceCandidate> forConfig(BridgeConfig config, int boundPort) {
+        List<String> addresses = addresses(config);
+        List<IceCandidate> candidates = new ArrayList<>();
+        for (int i = 0; i < addresses.size(); i++) {
+            candidates.add(new IceCandidate(String.valueOf(i + 1), 1, "udp", hostPriority(i), addresses.get(i),
+                    boundPort, "host", null));
+        }
+        return List.copyOf(candidates);
+    }
+
+    /**
+     * RFC 8445 §5.1.2.1: priority = 2^24 * type preference + 2^8 * local preference + (256 - component id),
+     * host type preference 126; earlier addresses in the list get a higher local preference.
+     */
+    static long hostPriority(int index) {
+        long localPreference = 65535 - index;
+        return (126L << 24) + (localPreference << 8) + (256 - 1);
+    }
+
+    static List<String> addresses(BridgeConfig config) {
+        if (!config.advertisedAddresses().isEmpty()) {
+            return config.advertisedAddresses();
+        }
+        try {
+            InetAddress bind = InetAddress.getByName(config.bindAddress());
+            if (!bind.isAnyLocalAddress()) {
+                return List.of(bind.getHostAddress());
+            }
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("bridge bind address is not an address: " + config.bindAddress(), e);
+        }
+        List<String> found = new ArrayList<>();
+        try {
+            for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nif.isUp() || nif.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+                    if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isMulticastAddress()) {
+                        continue;
+                    }
+                    if (a instanceof Inet4Address) {
+                        found.add(0, a.getHostAddress());
+                    } else if (a instanceof Inet6Address && "0.0.0.0".equals(config.bindAddress())) {
+                        // an IPv4 wildcard socket cannot receive IPv6: only advertise v6 with a v6/dual bind
+                        continue;
+                    } else {
+                        found.add(a.getHostAddress());
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            throw new IllegalStateException("cannot list network interfaces", e);
+        }
+        if (found.isEmpty()) {
+            throw new IllegalStateException("no non-loopback address to advertise; set bridge.advertised-addresses");
+        }
+        return List.copyOf(found);
+    }
+}

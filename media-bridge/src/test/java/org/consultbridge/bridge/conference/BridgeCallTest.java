@@ -1,0 +1,314 @@
+package org.consultbridge.bridge.conference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.buffer.Unpooled;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.consultbridge.bridge.BridgeConfig;
+import org.consultbridge.bridge.api.BridgeEndpoint;
+import org.consultbridge.bridge.api.EndpointListener;
+import org.consultbridge.bridge.api.TransportDirection;
+import org.consultbridge.bridge.api.TransportState;
+import org.consultbridge.bridge.rtcp.RtcpPacket;
+import org.consultbridge.bridge.rtcp.RtcpWriter;
+import org.consultbridge.bridge.rtp.RtpPacket;
+import org.consultbridge.bridge.sdp.MediaDescription;
+import org.consultbridge.bridge.sdp.SessionDescription;
+import org.consultbridge.bridge.stun.StunMessageBuilder;
+import org.consultbridge.bridge.testpeer.PeerSdp;
+import org.consultbridge.bridge.testpeer.TestPeer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bridge over real UDP sockets on loopback with real ICE (STUN), DTLS and SRTP, driven by {@link TestPeer}s
+ * that speak the same protocols as a browser.
+ */
+class BridgeCallTest {
+
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    private SfuBridge bridge;
+
+    /** One simulated participant: a publish peer connection and a subscribe peer connection. */
+    private final class Participant implements AutoCloseable {
+        final TestPeer pub;
+        final TestPeer sub;
+        final BridgeEndpoint endpoint;
+        final AtomicInteger renegotiations = new AtomicInteger();
+        final long audioSsrc;
+        final long videoSsrc;
+
+        Participant(String id, long audioSsrc, long videoSsrc) throws Exception {
+            this.audioSsrc = audioSsrc;
+            this.videoSsrc = videoSsrc;
+            pub = new TestPeer(LOOPBACK);
+            sub = new TestPeer(LOOPBACK);
+            endpoint = bridge.createEndpoint("consultation-1", id, new EndpointListener() {
+                @Override
+                public void subscribeRenegotiationNeeded() {
+                    renegotiations.incrementAndGet();
+                }
+
+                @Override
+                public void transportStateChanged(TransportDirection direction, TransportState state) {
+                }
+            });
+        }
+
+        void publish() throws Exception {
+            String answer = endpoint.acceptPublishOffer(PeerSdp.publishOffer(pub, audioSsrc, videoSsrc, videoSsrc + 1));
+            assertThat(answer).contains("a=ice-lite").contains("a=setup:passive");
+            pub.setRemoteDescription(answer);
+            assertThat(pub.connectivityCheck().xorMappedAddress().getPort())
+                    .isEqualTo(pub.socket().getLocalPort());
+            pub.handshake();
+        }
+
+        String subscribe() throws Exception {
+            await().atMost(Duration.ofSeconds(5)).until(() -> renegotiations.get() > 0);
+            Optional<String> offer = endpoint.createSubscribeOffer();
+            assertThat(offer).isPresent();
+            sub.setRemoteDescription(offer.get());
+            endpoint.acceptSubscribeAnswer(PeerSdp.subscribeAnswer(sub, offer.get()));
+            sub.connectivityCheck();
+            sub.handshake();
+            return offer.get();
+        }
+
+        @Override
+        public void close() {
+            pub.close();
+            sub.close();
+        }
+    }
+
+    @BeforeEach
+    void start() {
+        bridge = SfuBridge.start(new BridgeConfig("127.0.0.1", 0, List.of()));
+    }
+
+    @AfterEach
+    void stop() {
+        bridge.close();
+    }
+
+    static byte[] rtp(int pt, int seq, long ts, long ssrc, byte[] payload, boolean marker) {
+        ByteBuffer b = ByteBuffer.allocate(12 + payload.length);
+        b.put((byte) 0x80).put((byte) ((marker ? 0x80 : 0) | pt)).putShort((short) seq).putInt((int) ts)
+                .putInt((int) ssrc).put(payload);
+        return b.array();
+    }
+
+    /** VP8 payload: descriptor with S=1, PID=0 (RFC 7741 §4.2), then a frame tag with P=0 (keyframe) and start code. */
+    static byte[] vp8Keyframe() {
+        return new byte[] {0x10, 0x50, 0x02, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xf0, 0x00, 1, 2, 3};
+    }
+
+    static long ssrcOfMid(String offer, String kind) throws Exception {
+        for (MediaDescription m : SessionDescription.parse(offer).media()) {
+            if (m.kind().equals(kind) && m.port() != 0) {
+                return m.ssrcs().get(0).ssrc();
+            }
+        }
+        throw new AssertionError("no " + kind + " in offer");
+    }
+
+    @Test
+    void twoParticipantsExchangeAudioAndVideoThroughTheBridge() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            String offerToA = a.subscribe();
+            assertThat(offerToB).contains("a=msid:room ");
+            assertThat(offerToA).contains("a=msid:doctor ");
+
+            long audioToB = ssrcOfMid(offerToB, "audio");
+            long videoToB = ssrcOfMid(offerToB, "video");
+            byte[] opus = new byte[60];
+            new Random(1).nextBytes(opus);
+            for (int i = 0; i < 20; i++) {
+                a.pub.sendRtp(rtp(111, 100 + i, 960L * i, a.audioSsrc, opus, false));
+                b.pub.sendRtp(rtp(111, 500 + i, 960L * i, b.audioSsrc, opus, false));
+            }
+            a.pub.sendRtp(rtp(96, 7000, 90_000, a.videoSsrc, vp8Keyframe(), true));
+
+            boolean sawAudio = false;
+            boolean sawVideo = false;
+            for (int i = 0; i < 40 && !(sawAudio && sawVideo); i++) {
+                byte[] got = b.sub.pollRtp(500);
+                if (got == null) {
+                    continue;
+                }
+                var buf = Unpooled.wrappedBuffer(got);
+                long ssrc = RtpPacket.ssrc(buf);
+                if (ssrc == audioToB) {
+                    assertThat(RtpPacket.payloadType(buf)).isEqualTo(111);
+                    byte[] payload = new byte[RtpPacket.payloadLength(buf)];
+                    buf.getBytes(RtpPacket.payloadOffset(buf), payload);
+                    assertThat(payload).isEqualTo(opus);
+                    sawAudio = true;
+                } else if (ssrc == videoToB) {
+                    assertThat(RtpPacket.payloadType(buf)).isEqualTo(96);
+                    assertThat(RtpPacket.sequenceNumber(buf)).isEqualTo(7000);
+                    sawVideo = true;
+                }
+            }
+            assertThat(sawAudio).as("doctor receives the room's audio").isTrue();
+            assertThat(sawVideo).as("doctor receives the room's video keyframe").isTrue();
+            assertThat(a.sub.pollRtp(2000)).as("room receives the doctor's audio").isNotNull();
+
+            // a PLI from the doctor about the room's video reaches the room, with the room's own SSRC in it
+            byte[] pli = new byte[12];
+            RtcpWriter.writePli(Unpooled.wrappedBuffer(pli).clear(), 0xABCDL, videoToB);
+            b.sub.sendRtcp(pli);
+            await().atMost(Duration.ofSeconds(3)).until(() -> {
+                byte[] r;
+                while ((r = a.pub.pollRtcp(100)) != null) {
+                    var rb = Unpooled.wrappedBuffer(r);
+                    if (containsPli(rb, a.videoSsrc)) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+
+            assertThat(a.endpoint.stats().rtpPacketsReceived()).isGreaterThanOrEqualTo(21);
+            assertThat(b.endpoint.stats().rtpPacketsSent()).isGreaterThanOrEqualTo(21);
+            assertThat(bridge.stats().rtpPacketsForwarded()).isGreaterThanOrEqualTo(41);
+
+            // the room leaves: the doctor is asked to renegotiate and its offer disables the room's m-lines
+            int before = b.renegotiations.get();
+            a.endpoint.close();
+            await().atMost(Duration.ofSeconds(3)).until(() -> b.renegotiations.get() > before);
+            String offer = b.endpoint.createSubscribeOffer().orElseThrow();
+            assertThat(SessionDescription.parse(offer).media()).allMatch(m -> m.port() == 0);
+            assertThat(bridge.endpoint("consultation-1", "room")).isEmpty();
+        }
+    }
+
+    static boolean containsPli(io.netty.buffer.ByteBuf rb, long mediaSsrc) {
+        int off = rb.readerIndex();
+        while (off + 4 <= rb.writerIndex()) {
+            if (RtcpPacket.packetType(rb, off) == 206 && RtcpPacket.fmt(rb, off) == 1
+                    && RtcpPacket.mediaSsrc(rb, off) == mediaSsrc) {
+                return true;
+            }
+            off += RtcpPacket.lengthBytes(rb, off);
+        }
+        return false;
+    }
+
+    @Test
+    void bridgeSendsReceiverReportsToThePublisher() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222)) {
+            a.publish();
+            for (int i = 0; i < 10; i++) {
+                a.pub.sendRtp(rtp(111, 100 + i, 960L * i, a.audioSsrc, new byte[40], false));
+            }
+            await().atMost(Duration.ofSeconds(4)).until(() -> {
+                byte[] r;
+                while ((r = a.pub.pollRtcp(100)) != null) {
+                    var rb = Unpooled.wrappedBuffer(r);
+                    if (RtcpPacket.packetType(rb, 0) == 201 && RtcpPacket.reportBlockCount(rb, 0) == 1
+                            && RtcpPacket.rbSsrc(rb, RtcpPacket.reportBlockOffset(rb, 0, 0)) == a.audioSsrc
+                            && RtcpPacket.rbExtHighestSeq(rb, RtcpPacket.reportBlockOffset(rb, 0, 0)) == 109) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+        }
+    }
+
+    @Test
+    void badInputIsDroppedAndCountedWhileTheCallGoesOn() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444);
+             DatagramSocket attacker = new DatagramSocket(0, LOOPBACK)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            long audioToB = ssrcOfMid(offerToB, "audio");
+            var target = a.pub.remote();
+            Random random = new Random(42);
+            // random datagrams of every first-byte class, including truncated ones
+            for (int i = 0; i < 2000; i++) {
+                byte[] junk = new byte[1 + random.nextInt(300)];
+                random.nextBytes(junk);
+                attacker.send(new DatagramPacket(junk, junk.length, target));
+            }
+            // STUN for a real transport with a wrong password
+            byte[] badStun = StunMessageBuilder.bindingRequest(StunMessageBuilder.newTransactionId())
+                    .username(bridgeUfrag(a) + ":x").priority(1).useCandidate()
+                    .build("wrong-password-wrong-password".getBytes(), true);
+            attacker.send(new DatagramPacket(badStun, badStun.length, target));
+            // DTLS and RTP from an address that never passed ICE
+            byte[] dtls = new byte[] {22, (byte) 0xfe, (byte) 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            attacker.send(new DatagramPacket(dtls, dtls.length, target));
+            byte[] plainRtp = rtp(111, 1, 1, a.audioSsrc, new byte[20], false);
+            attacker.send(new DatagramPacket(plainRtp, plainRtp.length, target));
+            // an SRTP packet that was tampered with, from the real peer's address
+            a.pub.send(rtp(111, 1, 1, a.audioSsrc, new byte[40], false));
+
+            await().atMost(Duration.ofSeconds(3)).until(() -> {
+                Map<String, Long> d = bridge.stats().droppedByReason();
+                return d.get("stun-integrity") >= 1 && d.get("unknown-address") >= 2 && d.get("srtp-auth") >= 1;
+            });
+            Map<String, Long> dropped = bridge.stats().droppedByReason();
+            long total = dropped.values().stream().mapToLong(Long::longValue).sum();
+            assertThat(total).isGreaterThanOrEqualTo(2000);
+
+            // and the call still works
+            a.pub.sendRtp(rtp(111, 200, 9600, a.audioSsrc, new byte[50], false));
+            boolean got = false;
+            for (int i = 0; i < 10 && !got; i++) {
+                byte[] p = b.sub.pollRtp(500);
+                got = p != null && RtpPacket.ssrc(Unpooled.wrappedBuffer(p)) == audioToB
+                        && RtpPacket.sequenceNumber(Unpooled.wrappedBuffer(p)) == 200;
+            }
+            assertThat(got).isTrue();
+        }
+    }
+
+    @Test
+    void rtpBeforeTheDtlsHandshakeIsDroppedAsNoKeys() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222)) {
+            String answer = a.endpoint.acceptPublishOffer(PeerSdp.publishOffer(a.pub, 1111, 2222, 2223));
+            a.pub.setRemoteDescription(answer);
+            a.pub.connectivityCheck();
+            a.pub.send(rtp(111, 1, 1, 1111, new byte[40], false));
+            await().atMost(Duration.ofSeconds(3))
+                    .until(() -> bridge.stats().droppedByReason().get("no-keys") >= 1);
+        }
+    }
+
+    @Test
+    void malformedOfferIsRefusedWithAReason() {
+        try (Participant a = new Participant("room", 1, 2)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.endpoint.acceptPublishOffer("v=0\r\nm=bogus"))
+                    .isInstanceOf(org.consultbridge.bridge.sdp.SdpException.class)
+                    .hasMessageNotContaining("NullPointer");
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private String bridgeUfrag(Participant p) throws Exception {
+        SessionDescription answer = SessionDescription.parse(
+                p.endpoint.acceptPublishOffer(PeerSdp.publishOffer(p.pub, p.audioSsrc, p.videoSsrc, p.videoSsrc + 1)));
+        return answer.media().get(0).iceUfrag();
+    }
+}

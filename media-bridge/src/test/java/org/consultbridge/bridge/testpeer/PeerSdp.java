@@ -1,0 +1,107 @@
+package org.consultbridge.bridge.testpeer;
+
+import java.util.List;
+import org.consultbridge.bridge.sdp.MediaDescription;
+import org.consultbridge.bridge.sdp.RtpCodec;
+import org.consultbridge.bridge.sdp.SessionDescription;
+
+/** SDP a browser would write, for tests that play the browser with {@link TestPeer}. */
+public final class PeerSdp {
+
+    private PeerSdp() {
+    }
+
+    /** A Chromium-shaped publish offer: Opus audio and VP8 (+rtx) video with a=ssrc lines, BUNDLE, rtcp-mux. */
+    public static String publishOffer(TestPeer peer, long audioSsrc, long videoSsrc, long rtxSsrc) {
+        String common = "c=IN IP4 0.0.0.0\r\n"
+                + "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+                + "a=ice-ufrag:" + peer.ufrag() + "\r\n"
+                + "a=ice-pwd:" + peer.pwd() + "\r\n"
+                + "a=ice-options:trickle\r\n"
+                + "a=fingerprint:sha-256 " + peer.fingerprint() + "\r\n"
+                + "a=setup:actpass\r\n";
+        return "v=0\r\n"
+                + "o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n"
+                + "s=-\r\n"
+                + "t=0 0\r\n"
+                + "a=group:BUNDLE 0 1\r\n"
+                + "a=extmap-allow-mixed\r\n"
+                + "a=msid-semantic: WMS s1\r\n"
+                + "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\n"
+                + common
+                + "a=mid:0\r\n"
+                + "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+                + "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                + "a=sendonly\r\n"
+                + "a=msid:s1 a1\r\n"
+                + "a=rtcp-mux\r\n"
+                + "a=rtcp-rsize\r\n"
+                + "a=rtpmap:111 opus/48000/2\r\n"
+                + "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+                + "a=rtpmap:0 PCMU/8000\r\n"
+                + "a=ssrc:" + audioSsrc + " cname:peer\r\n"
+                + "a=ssrc:" + audioSsrc + " msid:s1 a1\r\n"
+                + "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"
+                + common
+                + "a=mid:1\r\n"
+                + "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+                + "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                + "a=sendonly\r\n"
+                + "a=msid:s1 v1\r\n"
+                + "a=rtcp-mux\r\n"
+                + "a=rtcp-rsize\r\n"
+                + "a=rtpmap:96 VP8/90000\r\n"
+                + "a=rtcp-fb:96 ccm fir\r\n"
+                + "a=rtcp-fb:96 nack\r\n"
+                + "a=rtcp-fb:96 nack pli\r\n"
+                + "a=rtpmap:97 rtx/90000\r\n"
+                + "a=fmtp:97 apt=96\r\n"
+                + "a=ssrc-group:FID " + videoSsrc + " " + rtxSsrc + "\r\n"
+                + "a=ssrc:" + videoSsrc + " cname:peer\r\n"
+                + "a=ssrc:" + videoSsrc + " msid:s1 v1\r\n"
+                + "a=ssrc:" + rtxSsrc + " cname:peer\r\n"
+                + "a=ssrc:" + rtxSsrc + " msid:s1 v1\r\n";
+    }
+
+    /** The answer a browser writes to the bridge's subscribe offer: every m-line received, DTLS active. */
+    public static String subscribeAnswer(TestPeer peer, String offerSdp) throws Exception {
+        SessionDescription offer = SessionDescription.parse(offerSdp);
+        StringBuilder sb = new StringBuilder();
+        sb.append("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n");
+        List<String> bundle = offer.bundleGroup();
+        if (!bundle.isEmpty()) {
+            sb.append("a=group:BUNDLE ").append(String.join(" ", bundle)).append("\r\n");
+        }
+        for (MediaDescription m : offer.media()) {
+            sb.append("m=").append(m.kind()).append(' ').append(m.port() == 0 ? 0 : 9).append(' ')
+                    .append(m.protocol());
+            for (int pt : m.payloadTypes()) {
+                sb.append(' ').append(pt);
+            }
+            sb.append("\r\nc=IN IP4 0.0.0.0\r\n");
+            sb.append("a=mid:").append(m.mid()).append("\r\n");
+            if (m.port() == 0) {
+                sb.append("a=inactive\r\n");
+                continue;
+            }
+            sb.append("a=ice-ufrag:").append(peer.ufrag()).append("\r\n");
+            sb.append("a=ice-pwd:").append(peer.pwd()).append("\r\n");
+            sb.append("a=fingerprint:sha-256 ").append(peer.fingerprint()).append("\r\n");
+            sb.append("a=setup:active\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n");
+            m.extensions().forEach(e -> sb.append("a=extmap:").append(e.id()).append(' ').append(e.uri()).append("\r\n"));
+            for (RtpCodec c : m.codecs()) {
+                sb.append("a=rtpmap:").append(c.pt()).append(' ').append(c.name()).append('/').append(c.clockRate());
+                if (c.channels() > 1) {
+                    sb.append('/').append(c.channels());
+                }
+                sb.append("\r\n");
+                if (!c.fmtp().isEmpty()) {
+                    StringBuilder f = new StringBuilder();
+                    c.fmtp().forEach((k, v) -> f.append(f.isEmpty() ? "" : ";").append(k).append(v.isEmpty() ? "" : "=" + v));
+                    sb.append("a=fmtp:").append(c.pt()).append(' ').append(f).append("\r\n");
+                }
+            }
+        }
+        return sb.toString();
+    }
+}
