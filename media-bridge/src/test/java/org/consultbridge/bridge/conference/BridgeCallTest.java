@@ -252,7 +252,7 @@ class BridgeCallTest {
             }
             // STUN for a real transport with a wrong password
             byte[] badStun = StunMessageBuilder.bindingRequest(StunMessageBuilder.newTransactionId())
-                    .username(bridgeUfrag(a) + ":x").priority(1).useCandidate()
+                    .username(bridgeUfrag(a) + ":" + a.pub.ufrag()).priority(1).useCandidate()
                     .build("wrong-password-wrong-password".getBytes(), true);
             attacker.send(new DatagramPacket(badStun, badStun.length, target));
             // DTLS and RTP from an address that never passed ICE
