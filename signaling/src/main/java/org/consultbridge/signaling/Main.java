@@ -1,0 +1,123 @@
+package org.consultbridge.signaling;
+
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.consultbridge.bridge.MediaBridges;
+import org.consultbridge.bridge.api.MediaBridge;
+import org.consultbridge.signaling.token.Role;
+import org.consultbridge.signaling.token.TokenService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code java -jar consultbridge.jar [serve | token ... | --help]}. */
+public final class Main {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String command = args.length == 0 ? "serve" : args[0];
+        switch (command) {
+            case "serve" -> serve();
+            case "token" -> System.exit(token(args));
+            case "--help", "-h", "help" -> usage();
+            default -> {
+                System.err.println("unknown command: " + command);
+                usage();
+                System.exit(2);
+            }
+        }
+    }
+
+    private static void usage() {
+        System.out.println("""
+                ConsultBridge: self-hosted video consultations
+
+                  java -jar consultbridge.jar [serve]
+                      start the server (embedded defaults; override with -Dconfig.file=... or CB_* variables)
+                  java -jar consultbridge.jar token --consultation ID --role doctor|room|guest --name NAME [--ttl 2h] [--participant ID]
+                      print a join token signed with the configured consultbridge.tokens.secret
+                """);
+    }
+
+    static void serve() throws Exception {
+        ServerConfig config = ServerConfig.load();
+        String secret = config.tokenSecret();
+        if (config.demoMode()) {
+            byte[] random = new byte[32];
+            new SecureRandom().nextBytes(random);
+            secret = Base64.getEncoder().encodeToString(random);
+            LOG.info("no consultbridge.tokens.secret configured: demo mode with a random secret "
+                    + "(tokens die with this process; /api/demo-token is enabled)");
+        }
+        TokenService tokens = new TokenService(secret, config.tokenIssuer(), config.tokenMaxLifetime(),
+                config.clockSkew());
+        MediaBridge bridge = MediaBridges.start(config.bridge());
+        SignalingServer server = SignalingServer.start(config, tokens, bridge);
+        String base = config.publicUrl().isEmpty() ? "http://localhost:" + server.port()
+                : config.publicUrl().replaceAll("/+$", "");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception e) {
+                LOG.warn("stopping the web server failed", e);
+            }
+            bridge.close();
+            stopped.countDown();
+        }, "shutdown"));
+
+        String demo = "demo-" + Long.toHexString(new SecureRandom().nextLong() & 0xFFFFFFFFL);
+        StringBuilder out = new StringBuilder();
+        out.append("\nConsultBridge is running: ").append(base).append("/\n");
+        out.append("Media bridge on UDP port ").append(bridge.udpPort()).append(".\n");
+        if (config.demoMode()) {
+            out.append("\nA demo consultation (").append(demo).append("); open each link in its own tab:\n");
+            out.append("  Doctor:            ").append(base).append("/doctor.html#token=")
+                    .append(tokens.mint(demo, Role.DOCTOR, "Dr. Demo", Duration.ofHours(12))).append('\n');
+            out.append("  Telemedicine room: ").append(base).append("/room.html#token=")
+                    .append(tokens.mint(demo, Role.ROOM, "Room Demo", Duration.ofHours(12))).append('\n');
+            out.append("  Guest:             ").append(base).append("/guest.html#token=")
+                    .append(tokens.mint(demo, Role.GUEST, "Guest Demo", Duration.ofHours(12))).append('\n');
+            out.append("(or open ").append(base).append("/ to make new links)\n");
+        }
+        System.out.println(out);
+        stopped.await();
+    }
+
+    static int token(String[] args) {
+        Map<String, String> opts = new HashMap<>();
+        for (int i = 1; i + 1 < args.length; i += 2) {
+            opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        ServerConfig config = ServerConfig.load();
+        if (config.demoMode()) {
+            System.err.println("no consultbridge.tokens.secret configured: a token would be useless "
+                    + "(set CB_TOKEN_SECRET or use -Dconfig.file)");
+            return 2;
+        }
+        Role role = Role.fromWire(opts.get("role"));
+        String consultation = opts.get("consultation");
+        if (role == null || consultation == null) {
+            System.err.println("need --consultation ID and --role doctor|room|guest");
+            return 2;
+        }
+        Duration ttl = opts.containsKey("ttl")
+                ? com.typesafe.config.ConfigFactory.parseString("d=" + opts.get("ttl")).getDuration("d")
+                : Duration.ofHours(2);
+        TokenService tokens = new TokenService(config.tokenSecret(), config.tokenIssuer(), config.tokenMaxLifetime(),
+                config.clockSkew());
+        String name = opts.getOrDefault("name", role.wire());
+        String token = opts.containsKey("participant")
+                ? tokens.mint(consultation, opts.get("participant"), role, name, ttl)
+                : tokens.mint(consultation, role, name, ttl);
+        System.out.println(token);
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+package org.consultbridge.signaling;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.consultbridge.bridge.BridgeConfig;
+
+/**
+ * The server's configuration, read once at start from Typesafe Config (HOCON): {@code reference.conf} in the jar
+ * holds every default, a file given with {@code -Dconfig.file} and environment variables override it.
+ */
+public record ServerConfig(String httpHost, int httpPort, String publicUrl, BridgeConfig bridge, String tokenSecret,
+                           String tokenIssuer, Duration tokenMaxLifetime, Duration clockSkew, int maxMessageBytes,
+                           int maxParticipants) {
+
+    public static ServerConfig load() {
+        return from(ConfigFactory.load());
+    }
+
+    public static ServerConfig from(Config root) {
+        Config c = root.getConfig("consultbridge");
+        String secret = c.getString("tokens.secret");
+        if (!secret.isEmpty() && secret.getBytes(StandardCharsets.UTF_8).length < 32) {
+            throw new IllegalArgumentException("consultbridge.tokens.secret must be at least 32 bytes (HS256)");
+        }
+        List<String> advertised = c.getValue("bridge.advertised-addresses").valueType()
+                == com.typesafe.config.ConfigValueType.STRING
+                ? List.of(c.getString("bridge.advertised-addresses").split("\\s*,\\s*"))
+                : c.getStringList("bridge.advertised-addresses");
+        return new ServerConfig(c.getString("http.host"), c.getInt("http.port"), c.getString("public-url"),
+                new BridgeConfig(c.getString("bridge.bind-address"), c.getInt("bridge.udp-port"),
+                        advertised.stream().filter(s -> !s.isBlank()).toList()),
+                secret, c.getString("tokens.issuer"), c.getDuration("tokens.max-lifetime"),
+                c.getDuration("tokens.clock-skew"), c.getInt("limits.max-message-bytes"),
+                c.getInt("limits.max-participants"));
+    }
+
+    /** Demo mode: no secret configured, one is generated and the demo-token endpoint is on. */
+    public boolean demoMode() {
+        return tokenSecret.isEmpty();
+    }
+
+    public ServerConfig withHttpPort(int port) {
+        return new ServerConfig(httpHost, port, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+                clockSkew, maxMessageBytes, maxParticipants);
+    }
+}

@@ -1,0 +1,31 @@
+package org.consultbridge.signaling.consultation;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** One scheduled call: its participants, in the order they joined. Guarded by the registry's lock. */
+public final class Consultation {
+
+    private final String id;
+    private final Instant createdAt = Instant.now();
+    final Map<String, Participant> participants = new LinkedHashMap<>();
+
+    Consultation(String id) {
+        this.id = id;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Instant createdAt() {
+        return createdAt;
+    }
+
+    public List<Participant> participants() {
+        return new ArrayList<>(participants.values());
+    }
+}

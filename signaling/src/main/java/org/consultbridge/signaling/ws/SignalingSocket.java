@@ -1,0 +1,401 @@
+package org.consultbridge.signaling.ws;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.consultbridge.bridge.api.BridgeEndpoint;
+import org.consultbridge.bridge.api.EndpointListener;
+import org.consultbridge.bridge.api.TransportDirection;
+import org.consultbridge.bridge.api.TransportState;
+import org.consultbridge.bridge.sdp.SdpException;
+import org.consultbridge.signaling.consultation.ConsultationRegistry.JoinResult;
+import org.consultbridge.signaling.consultation.Participant;
+import org.consultbridge.signaling.consultation.ParticipantConnection;
+import org.consultbridge.signaling.token.JoinClaims;
+import org.consultbridge.signaling.token.TokenException;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One participant's WebSocket: the signalling protocol of docs/protocol.md. Jetty delivers this socket's messages
+ * one at a time; messages to it from other threads (bridge call-backs, other participants) go through an outbox
+ * that keeps one write in flight.
+ */
+public final class SignalingSocket implements Session.Listener.AutoDemanding, ParticipantConnection {
+
+    public static final int PROTOCOL_VERSION = 1;
+    private static final Logger LOG = LoggerFactory.getLogger(SignalingSocket.class);
+    /** A client that does not read its messages is cut off rather than allowed to grow our memory. */
+    private static final int MAX_QUEUED = 512;
+
+    private final SignalingContext ctx;
+    private final ArrayDeque<String> outbox = new ArrayDeque<>();
+    private boolean writing;
+    private int closeCode;
+    private String closeReason;
+    private volatile Session session;
+    private volatile boolean closed;
+
+    private Participant participant;
+    private String consultationId;
+    /** A subscribe offer became due before the welcome went out: send it after. */
+    private boolean welcomed;
+    private boolean offerPending;
+
+    public SignalingSocket(SignalingContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void onWebSocketOpen(Session s) {
+        this.session = s;
+    }
+
+    @Override
+    public void onWebSocketText(String text) {
+        JsonNode msg;
+        try {
+            msg = ctx.json().readTree(text);
+        } catch (JsonProcessingException e) {
+            error(null, ErrorCode.BAD_JSON, "message is not valid JSON");
+            return;
+        }
+        JsonNode id = msg == null ? null : msg.get("id");
+        if (msg == null || !msg.isObject() || !msg.path("type").isTextual()) {
+            error(id, ErrorCode.BAD_MESSAGE, "a message is a JSON object with a string 'type'");
+            return;
+        }
+        String type = msg.get("type").asText();
+        try {
+            if (!type.equals("hello") && !type.equals("ping") && participant == null) {
+                error(id, ErrorCode.NOT_JOINED, "send hello with a token first");
+                return;
+            }
+            switch (type) {
+                case "hello" -> onHello(msg, id);
+                case "publishOffer" -> onPublishOffer(msg, id);
+                case "subscribeAnswer" -> onSubscribeAnswer(msg, id);
+                case "iceCandidate" -> reply(id, "ack"); // ICE-lite bridge: learns addresses from checks
+                case "mute" -> onMute(msg, id);
+                case "leave" -> {
+                    reply(id, "ack");
+                    close(1000, "left");
+                }
+                case "ping" -> reply(id, "pong");
+                default -> error(id, ErrorCode.BAD_MESSAGE, "unknown message type: " + abbreviate(type));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("signalling message of type {} failed", abbreviate(type), e);
+            error(id, ErrorCode.INTERNAL, "internal error");
+        }
+    }
+
+    private void onHello(JsonNode msg, JsonNode id) {
+        if (participant != null) {
+            error(id, ErrorCode.ALREADY_JOINED, "this socket already joined");
+            return;
+        }
+        if (msg.path("version").asInt(-1) != PROTOCOL_VERSION) {
+            error(id, ErrorCode.PROTOCOL_VERSION, "this server speaks protocol version " + PROTOCOL_VERSION);
+            close(ErrorCode.CLOSE_PROTOCOL, "protocol version");
+            return;
+        }
+        JoinClaims claims;
+        try {
+            claims = ctx.tokens().verify(msg.path("token").asText(""));
+        } catch (TokenException e) {
+            error(id, e.code(), e.getMessage());
+            close(ErrorCode.CLOSE_TOKEN, e.code());
+            return;
+        }
+        Participant p = new Participant(claims.participantId(), claims.role(), claims.displayName(), this);
+        JoinResult result = ctx.registry().join(claims.consultationId(), p);
+        if (result instanceof JoinResult.Full full) {
+            error(id, ErrorCode.CONSULTATION_FULL, "consultation has its maximum of " + full.max() + " participants");
+            close(ErrorCode.CLOSE_FULL, "full");
+            return;
+        }
+        JoinResult.Joined joined = (JoinResult.Joined) result;
+        if (joined.replaced() != null) {
+            joined.replaced().connection().close(ErrorCode.CLOSE_REPLACED, "replaced by a new connection");
+        }
+        synchronized (this) {
+            participant = p;
+            consultationId = claims.consultationId();
+        }
+        BridgeEndpoint endpoint = ctx.bridge().createEndpoint(claims.consultationId(), claims.participantId(),
+                new BridgeListener());
+        p.setEndpoint(endpoint);
+        LOG.info("participant {} ({}) joined consultation {}", p.id(), p.role().wire(), claims.consultationId());
+
+        ObjectNode welcome = message("welcome", id);
+        welcome.put("protocolVersion", PROTOCOL_VERSION);
+        welcome.put("participantId", p.id());
+        welcome.put("consultationId", claims.consultationId());
+        welcome.put("role", p.role().wire());
+        welcome.put("displayName", p.displayName());
+        ArrayNode list = welcome.putArray("participants");
+        for (Participant o : joined.others()) {
+            list.add(describe(o));
+        }
+        welcome.putArray("iceServers");
+        send(welcome);
+        boolean sendOffer;
+        synchronized (this) {
+            welcomed = true;
+            sendOffer = offerPending;
+            offerPending = false;
+        }
+        ObjectNode announce = message("participantJoined", null);
+        announce.set("participant", describe(p));
+        broadcast(joined.others(), announce);
+        if (sendOffer) {
+            offerSubscribe();
+        }
+    }
+
+    private void onPublishOffer(JsonNode msg, JsonNode id) {
+        String sdp = requireText(msg, "sdp", id);
+        if (sdp == null) {
+            return;
+        }
+        try {
+            String answer = participant.endpoint().acceptPublishOffer(sdp);
+            ObjectNode r = message("publishAnswer", id);
+            r.put("sdp", answer);
+            send(r);
+        } catch (SdpException e) {
+            error(id, ErrorCode.SDP_INVALID, e.getMessage());
+        }
+    }
+
+    private void onSubscribeAnswer(JsonNode msg, JsonNode id) {
+        String sdp = requireText(msg, "sdp", id);
+        if (sdp == null) {
+            return;
+        }
+        try {
+            participant.endpoint().acceptSubscribeAnswer(sdp);
+            reply(id, "ack");
+        } catch (SdpException e) {
+            error(id, ErrorCode.SDP_INVALID, e.getMessage());
+        }
+    }
+
+    private void onMute(JsonNode msg, JsonNode id) {
+        if (!msg.path("audio").isBoolean() || !msg.path("video").isBoolean()) {
+            error(id, ErrorCode.BAD_MESSAGE, "mute needs boolean 'audio' and 'video'");
+            return;
+        }
+        participant.setMuted(msg.get("audio").asBoolean(), msg.get("video").asBoolean());
+        reply(id, "ack");
+        ObjectNode n = message("muteChanged", null);
+        n.put("participantId", participant.id());
+        n.put("audio", participant.audioMuted());
+        n.put("video", participant.videoMuted());
+        broadcast(others(), n);
+    }
+
+    /** Bridge call-backs: run on the bridge's event loop, must not block (sending is queued). */
+    private final class BridgeListener implements EndpointListener {
+        @Override
+        public void subscribeRenegotiationNeeded() {
+            synchronized (SignalingSocket.this) {
+                if (!welcomed) {
+                    offerPending = true;
+                    return;
+                }
+            }
+            offerSubscribe();
+        }
+
+        @Override
+        public void transportStateChanged(TransportDirection direction, TransportState state) {
+            ObjectNode n = message("transportState", null);
+            n.put("direction", direction.name().toLowerCase(Locale.ROOT));
+            n.put("state", state.name().toLowerCase(Locale.ROOT));
+            send(n);
+        }
+    }
+
+    private void offerSubscribe() {
+        Participant p = participant;
+        if (p == null || p.endpoint() == null || closed) {
+            return;
+        }
+        Optional<String> offer = p.endpoint().createSubscribeOffer();
+        offer.ifPresent(sdp -> {
+            ObjectNode n = message("subscribeOffer", null);
+            n.put("sdp", sdp);
+            send(n);
+        });
+    }
+
+    private List<Participant> others() {
+        return ctx.registry().participants(consultationId).stream().filter(o -> o != participant).toList();
+    }
+
+    private void broadcast(List<Participant> to, ObjectNode msg) {
+        String text = msg.toString();
+        for (Participant o : to) {
+            o.connection().send(text);
+        }
+    }
+
+    private ObjectNode describe(Participant p) {
+        ObjectNode n = ctx.json().createObjectNode();
+        n.put("participantId", p.id());
+        n.put("role", p.role().wire());
+        n.put("displayName", p.displayName());
+        n.put("audioMuted", p.audioMuted());
+        n.put("videoMuted", p.videoMuted());
+        return n;
+    }
+
+    private String requireText(JsonNode msg, String field, JsonNode id) {
+        JsonNode v = msg.get(field);
+        if (v == null || !v.isTextual()) {
+            error(id, ErrorCode.BAD_MESSAGE, "missing string field '" + field + "'");
+            return null;
+        }
+        return v.asText();
+    }
+
+    private ObjectNode message(String type, JsonNode id) {
+        ObjectNode n = ctx.json().createObjectNode();
+        n.put("type", type);
+        if (id != null && !id.isNull()) {
+            n.set("id", id);
+        }
+        return n;
+    }
+
+    private void reply(JsonNode id, String type) {
+        send(message(type, id));
+    }
+
+    private void error(JsonNode id, String code, String text) {
+        ObjectNode n = message("error", id);
+        n.put("code", code);
+        n.put("message", text);
+        send(n);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    }
+
+    private void send(ObjectNode msg) {
+        send(msg.toString());
+    }
+
+    @Override
+    public void send(String json) {
+        synchronized (this) {
+            if (closed || session == null) {
+                return;
+            }
+            if (outbox.size() >= MAX_QUEUED) {
+                LOG.info("closing a signalling socket that does not read its messages");
+                closed = true;
+                outbox.clear();
+                session.close(1008, "too many unread messages", Callback.NOOP);
+                return;
+            }
+            outbox.add(json);
+            if (writing) {
+                return;
+            }
+            writing = true;
+        }
+        pump();
+    }
+
+    private void pump() {
+        String next;
+        Session s;
+        synchronized (this) {
+            next = outbox.poll();
+            s = session;
+            if (next == null || closed) {
+                writing = false;
+                if (closeCode != 0 && s != null) {
+                    s.close(closeCode, closeReason, Callback.NOOP);
+                    closeCode = 0;
+                }
+                return;
+            }
+        }
+        s.sendText(next, Callback.from(this::pump, failure -> {
+            synchronized (this) {
+                writing = false;
+                outbox.clear();
+            }
+        }));
+    }
+
+    @Override
+    public void close(int code, String reason) {
+        Session s;
+        synchronized (this) {
+            s = session;
+            if (s == null) {
+                return;
+            }
+            if (writing) {
+                // let queued messages (an error reply) go out first; pump() closes when the outbox is empty
+                closeCode = code;
+                closeReason = reason;
+                return;
+            }
+        }
+        s.close(code, reason, Callback.NOOP);
+    }
+
+    @Override
+    public void onWebSocketClose(int statusCode, String reason) {
+        cleanup();
+    }
+
+    @Override
+    public void onWebSocketError(Throwable cause) {
+        LOG.debug("signalling socket error: {}", cause.toString());
+        cleanup();
+    }
+
+    private void cleanup() {
+        Participant p;
+        String cid;
+        synchronized (this) {
+            if (closed && participant == null) {
+                return;
+            }
+            closed = true;
+            outbox.clear();
+            p = participant;
+            cid = consultationId;
+            participant = null;
+        }
+        if (p == null) {
+            return;
+        }
+        Optional<List<Participant>> others = ctx.registry().leave(cid, p);
+        BridgeEndpoint e = p.endpoint();
+        if (others.isPresent() && e != null) {
+            e.close(); // only when still registered: a replaced participant's endpoint went with the replacement
+        }
+        others.ifPresent(list -> {
+            ObjectNode n = message("participantLeft", null);
+            n.put("participantId", p.id());
+            broadcast(list, n);
+            LOG.info("participant {} left consultation {}", p.id(), cid);
+        });
+    }
+}

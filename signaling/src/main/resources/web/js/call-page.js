@@ -1,0 +1,134 @@
+// Wires a call page (room, doctor or guest) to the client core. The page's <body data-page="..."> says which.
+import { ConsultClient, tokenFromLocation } from './consultbridge-client.js';
+
+const page = document.body.dataset.page;
+const $ = (id) => document.getElementById(id);
+const STATE_TEXT = {
+  idle: 'Bereit · Ready',
+  connecting: 'Verbinde … · Connecting …',
+  connected: 'Verbunden · Connected',
+  reconnecting: 'Verbindung gestört … · Reconnecting …',
+  disconnected: 'Getrennt · Disconnected',
+  left: 'Beendet · Call ended',
+};
+const ROLE_TEXT = { doctor: 'Arzt/Ärztin · Doctor', room: 'Telemedizin-Raum · Room', guest: 'Gast · Guest' };
+
+const client = new ConsultClient(tokenFromLocation());
+window.consultbridge = client; // for tests and support: state, publishPc, subscribePc, participants, remoteTracks
+
+function showState(detail) {
+  const el = $('state');
+  el.textContent = STATE_TEXT[client.state] || client.state;
+  el.dataset.state = client.state;
+  if (detail && client.state === 'disconnected') el.title = detail;
+}
+client.addEventListener('state', (e) => showState(e.detail));
+client.addEventListener('problem', (e) => { $('problem').textContent = e.detail; });
+
+function tileFor(participantId) {
+  let tile = document.querySelector(`[data-participant="${CSS.escape(participantId)}"]`);
+  if (!tile) {
+    tile = document.createElement('figure');
+    tile.className = 'tile';
+    tile.dataset.participant = participantId;
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = true; // sound comes from the <audio> element
+    const audio = document.createElement('audio');
+    audio.autoplay = true;
+    const caption = document.createElement('figcaption');
+    tile.append(video, audio, caption);
+    $('remotes').append(tile);
+  }
+  return tile;
+}
+
+function renderRemote(participantId) {
+  const stream = client.remoteTracks.get(participantId);
+  const tile = document.querySelector(`[data-participant="${CSS.escape(participantId)}"]`);
+  if (!stream || stream.getTracks().length === 0) {
+    if (tile) tile.remove();
+    return;
+  }
+  const t = tileFor(participantId);
+  const [video, audio] = t.querySelectorAll('video, audio');
+  if (video.srcObject !== stream) video.srcObject = stream;
+  if (audio.srcObject !== stream) audio.srcObject = stream;
+  renderCaption(participantId);
+}
+
+function renderCaption(participantId) {
+  const tile = document.querySelector(`[data-participant="${CSS.escape(participantId)}"]`);
+  if (!tile) return;
+  const p = client.participants.get(participantId);
+  const name = p ? p.displayName : '';
+  const role = p ? (ROLE_TEXT[p.role] || p.role) : '';
+  const muted = p && p.audioMuted ? ' · 🔇' : '';
+  tile.querySelector('figcaption').textContent = `${name} — ${role}${muted}`;
+  tile.classList.toggle('camera-off', !!(p && p.videoMuted));
+}
+
+client.addEventListener('remote', (e) => renderRemote(e.detail));
+client.addEventListener('participants', () => {
+  for (const id of client.participants.keys()) renderCaption(id);
+  const list = $('participants');
+  if (list) {
+    list.replaceChildren(...[...client.participants.values()].map((p) => {
+      const li = document.createElement('li');
+      li.textContent = `${p.displayName} (${ROLE_TEXT[p.role] || p.role})${p.audioMuted ? ' 🔇' : ''}${p.videoMuted ? ' 📷✕' : ''}`;
+      return li;
+    }));
+  }
+  const waiting = $('waiting');
+  if (waiting) waiting.hidden = client.participants.size > 0;
+});
+
+let audioMuted = false;
+let videoMuted = false;
+function bindControls() {
+  $('mute').addEventListener('click', async () => {
+    audioMuted = !audioMuted;
+    $('mute').setAttribute('aria-pressed', String(audioMuted));
+    $('mute').querySelector('.label').textContent = audioMuted ? 'Mikrofon an · Unmute' : 'Mikrofon aus · Mute';
+    await client.setMuted(audioMuted, videoMuted).catch(() => {});
+  });
+  $('camera').addEventListener('click', async () => {
+    videoMuted = !videoMuted;
+    $('camera').setAttribute('aria-pressed', String(videoMuted));
+    $('camera').querySelector('.label').textContent = videoMuted ? 'Kamera an · Camera on' : 'Kamera aus · Camera off';
+    $('self').classList.toggle('camera-off', videoMuted);
+    await client.setMuted(audioMuted, videoMuted).catch(() => {});
+  });
+  $('leave').addEventListener('click', () => client.leave());
+}
+
+async function main() {
+  showState();
+  bindControls();
+  if (!client.token) {
+    $('problem').textContent = 'Diese Seite braucht einen Einladungslink. · This page needs an invitation link (#token=...).';
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30 } },
+    });
+  } catch (e) {
+    $('problem').textContent = `Kamera/Mikrofon nicht verfügbar · Camera/microphone unavailable: ${e.message}`;
+    return;
+  }
+  $('self').srcObject = stream;
+  try {
+    await client.start(stream);
+    const me = client.self;
+    $('whoami').textContent = `${me.displayName} — ${ROLE_TEXT[me.role] || me.role}`;
+  } catch (e) {
+    $('problem').textContent = e.code ? `${e.code}: ${e.message}` : e.message;
+  }
+}
+
+main();
+export { page };

@@ -1,0 +1,197 @@
+// ConsultBridge web client core: signalling over one WebSocket, a publish and a subscribe RTCPeerConnection.
+// Plain ES module, no dependencies (works on an offline hospital network). Protocol: docs/protocol.md.
+
+export const PROTOCOL_VERSION = 1;
+
+export class ConsultClient extends EventTarget {
+  constructor(token) {
+    super();
+    this.token = token;
+    this.state = 'idle';
+    this.participants = new Map();   // participantId -> {participantId, role, displayName, audioMuted, videoMuted}
+    this.remoteTracks = new Map();   // participantId -> MediaStream of what we receive from them
+    this.publishPc = null;
+    this.subscribePc = null;
+    this.localStream = null;
+    this.self = null;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.subscribeChain = Promise.resolve();
+    this.transportStates = { publish: 'new', subscribe: 'new' };
+  }
+
+  async start(localStream) {
+    this.localStream = localStream;
+    this.setState('connecting');
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    this.ws = new WebSocket(`${proto}://${location.host}/ws`);
+    this.ws.onmessage = (e) => this.onMessage(JSON.parse(e.data));
+    this.ws.onclose = (e) => {
+      for (const p of this.pending.values()) p.reject(new Error('connection closed'));
+      this.pending.clear();
+      if (this.state !== 'left') this.setState('disconnected', `${e.code} ${e.reason || ''}`.trim());
+    };
+    await new Promise((resolve, reject) => {
+      this.ws.onopen = resolve;
+      this.ws.onerror = () => reject(new Error('cannot reach the server'));
+    });
+    const welcome = await this.request({ type: 'hello', version: PROTOCOL_VERSION, token: this.token });
+    this.self = welcome;
+    for (const p of welcome.participants) this.participants.set(p.participantId, p);
+    this.emit('participants');
+    await this.publish(welcome.iceServers || []);
+  }
+
+  request(msg) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ ...msg, id }));
+    });
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  onMessage(msg) {
+    if (msg.id !== undefined && this.pending.has(msg.id)) {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.type === 'error') {
+        const err = new Error(msg.message);
+        err.code = msg.code;
+        p.reject(err);
+      } else {
+        p.resolve(msg);
+      }
+      return;
+    }
+    switch (msg.type) {
+      case 'subscribeOffer':
+        this.subscribeChain = this.subscribeChain.then(() => this.onSubscribeOffer(msg.sdp))
+          .catch((e) => this.emit('problem', e.message));
+        break;
+      case 'participantJoined':
+        this.participants.set(msg.participant.participantId, msg.participant);
+        this.emit('participants');
+        break;
+      case 'participantLeft':
+        this.participants.delete(msg.participantId);
+        this.remoteTracks.delete(msg.participantId);
+        this.emit('participants');
+        this.emit('remote', msg.participantId);
+        break;
+      case 'muteChanged': {
+        const p = this.participants.get(msg.participantId);
+        if (p) { p.audioMuted = msg.audio; p.videoMuted = msg.video; }
+        this.emit('participants');
+        break;
+      }
+      case 'transportState':
+        this.transportStates[msg.direction] = msg.state;
+        this.updateState();
+        break;
+      case 'error':
+        this.emit('problem', `${msg.code}: ${msg.message}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  async publish(iceServers) {
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.publishPc = pc;
+    pc.onconnectionstatechange = () => this.updateState();
+    pc.onicecandidate = (e) => {
+      // The bridge is ICE-lite and learns our address from our checks; we still tell it, as the protocol says.
+      if (e.candidate) this.send({ type: 'iceCandidate', target: 'publish', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid });
+    };
+    for (const track of this.localStream.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription.sdp });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  }
+
+  async onSubscribeOffer(sdp) {
+    if (!this.subscribePc) {
+      const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+      this.subscribePc = pc;
+      pc.onconnectionstatechange = () => this.updateState();
+      pc.ontrack = (e) => this.onTrack(e);
+      pc.onicecandidate = (e) => {
+        if (e.candidate) this.send({ type: 'iceCandidate', target: 'subscribe', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid });
+      };
+    }
+    const pc = this.subscribePc;
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await this.request({ type: 'subscribeAnswer', sdp: pc.localDescription.sdp });
+  }
+
+  onTrack(e) {
+    const participantId = e.streams[0] ? e.streams[0].id : 'unknown';
+    let stream = this.remoteTracks.get(participantId);
+    if (!stream) {
+      stream = new MediaStream();
+      this.remoteTracks.set(participantId, stream);
+    }
+    for (const old of stream.getTracks().filter((t) => t.kind === e.track.kind)) stream.removeTrack(old);
+    stream.addTrack(e.track);
+    const gone = () => {
+      // the bridge disabled this m-line (port 0): the transceiver stopped and the track ended
+      if (stream.getTracks().includes(e.track)) stream.removeTrack(e.track);
+      this.emit('remote', participantId);
+    };
+    e.track.addEventListener('ended', gone);
+    if (e.streams[0]) e.streams[0].addEventListener('removetrack', (ev) => { if (ev.track === e.track) gone(); });
+    this.emit('remote', participantId);
+  }
+
+  setMuted(audio, video) {
+    for (const t of this.localStream.getAudioTracks()) t.enabled = !audio;
+    for (const t of this.localStream.getVideoTracks()) t.enabled = !video;
+    return this.request({ type: 'mute', audio, video });
+  }
+
+  async leave() {
+    try { await this.request({ type: 'leave' }); } catch (e) { /* closing anyway */ }
+    this.setState('left');
+    this.close();
+  }
+
+  close() {
+    if (this.publishPc) this.publishPc.close();
+    if (this.subscribePc) this.subscribePc.close();
+    if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
+    if (this.ws) this.ws.close(1000, 'left');
+  }
+
+  updateState() {
+    if (this.state === 'left' || this.state === 'disconnected') return;
+    const pub = this.publishPc ? this.publishPc.connectionState : 'new';
+    if (pub === 'connected') this.setState('connected');
+    else if (pub === 'failed' || pub === 'disconnected') this.setState('reconnecting');
+    else this.setState('connecting');
+  }
+
+  setState(state, detail) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', detail);
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+export function tokenFromLocation() {
+  const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
