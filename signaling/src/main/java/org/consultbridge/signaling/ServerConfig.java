@@ -43,7 +43,11 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
     }
 
     public ServerConfig withHttpPort(int port) {
-        return new ServerConfig(httpHost, port, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+        return withHttp(httpHost, port);
+    }
+
+    public ServerConfig withHttp(String host, int port) {
+        return new ServerConfig(host, port, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
                 clockSkew, maxMessageBytes, maxParticipants);
     }
 }
