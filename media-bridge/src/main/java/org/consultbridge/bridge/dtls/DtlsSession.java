@@ -72,7 +72,9 @@ public final class DtlsSession {
     private final CompletableFuture<String[]> remoteFingerprint = new CompletableFuture<>();
     private final BcTlsCrypto crypto = new BcTlsCrypto(new SecureRandom());
     private final int[] offeredProfiles;
+    /** Set by {@link #close()}: an owner-initiated close is not a failure to report. */
     private volatile boolean closed;
+    private int handshakeTimeoutMillis = HANDSHAKE_TIMEOUT_MILLIS;
     private volatile boolean handshakeComplete;
     private volatile DTLSTransport transport;
     private Thread thread;
@@ -93,6 +95,11 @@ public final class DtlsSession {
 
     public void setRemoteFingerprint(String algorithm, String fingerprint) {
         remoteFingerprint.complete(new String[] {algorithm, fingerprint});
+    }
+
+    /** Shorter handshake timeouts for tests; the default is 20 s. */
+    void setHandshakeTimeoutMillis(int millis) {
+        this.handshakeTimeoutMillis = millis;
     }
 
     public void start() {
@@ -220,7 +227,7 @@ public final class DtlsSession {
 
         @Override
         public int getHandshakeTimeoutMillis() {
-            return HANDSHAKE_TIMEOUT_MILLIS;
+            return handshakeTimeoutMillis;
         }
 
         @Override
@@ -293,7 +300,7 @@ public final class DtlsSession {
 
         @Override
         public int getHandshakeTimeoutMillis() {
-            return HANDSHAKE_TIMEOUT_MILLIS;
+            return handshakeTimeoutMillis;
         }
 
         @Override
@@ -354,9 +361,11 @@ public final class DtlsSession {
             return MTU;
         }
 
+        private volatile boolean transportClosed;
+
         @Override
         public int receive(byte[] buf, int off, int len, int waitMillis) throws IOException {
-            if (closed) {
+            if (closed || transportClosed) {
                 throw new IOException("DTLS session closed");
             }
             byte[] d;
@@ -375,14 +384,14 @@ public final class DtlsSession {
 
         @Override
         public void send(byte[] buf, int off, int len) {
-            if (!closed) {
+            if (!transportClosed) {
                 sender.send(buf, off, len);
             }
         }
 
         @Override
         public void close() {
-            closed = true;
+            transportClosed = true; // BouncyCastle closes it after a failure: still reported to the listener
         }
     }
 }

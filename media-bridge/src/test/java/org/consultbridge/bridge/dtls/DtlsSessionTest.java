@@ -1,0 +1,185 @@
+package org.consultbridge.bridge.dtls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.tls.SRTPProtectionProfile;
+import org.junit.jupiter.api.Test;
+
+/** DTLS-SRTP handshakes between our server and BouncyCastle-based client sessions, over memory and real UDP. */
+class DtlsSessionTest {
+
+    static final class Outcome implements DtlsListener {
+        final CompletableFuture<SrtpKeys> keys = new CompletableFuture<>();
+
+        @Override
+        public void onHandshakeComplete(SrtpKeys k) {
+            keys.complete(k);
+        }
+
+        @Override
+        public void onHandshakeFailed(Exception cause) {
+            keys.completeExceptionally(cause);
+        }
+
+        @Override
+        public void onClosed() {
+        }
+    }
+
+    /** Two sessions wired back to back in memory. */
+    static DtlsSession[] pair(DtlsCertificate serverCert, DtlsCertificate clientCert, Outcome s, Outcome c,
+                              int[] clientProfiles) {
+        DtlsSession[] sessions = new DtlsSession[2];
+        sessions[0] = new DtlsSession(serverCert, DtlsRole.SERVER,
+                (d, o, l) -> sessions[1].offer(d, o, l), s);
+        sessions[1] = new DtlsSession(clientCert, DtlsRole.CLIENT,
+                (d, o, l) -> sessions[0].offer(d, o, l), c, clientProfiles);
+        return sessions;
+    }
+
+    static final int[] BOTH = {SRTPProtectionProfile.SRTP_AEAD_AES_128_GCM,
+        SRTPProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80};
+
+    @Test
+    void handshakeExportsTheSameKeysOnBothSidesAndPrefersGcm() throws Exception {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        Outcome s = new Outcome();
+        Outcome c = new Outcome();
+        DtlsSession[] p = pair(sc, cc, s, c, BOTH);
+        p[0].setRemoteFingerprint("sha-256", cc.sha256Fingerprint());
+        p[1].setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+        p[0].start();
+        p[1].start();
+        SrtpKeys sk = s.keys.get(10, TimeUnit.SECONDS);
+        SrtpKeys ck = c.keys.get(10, TimeUnit.SECONDS);
+        assertThat(sk.profile()).isEqualTo(SrtpProfile.AEAD_AES_128_GCM);
+        assertThat(ck.clientKey()).isEqualTo(sk.clientKey());
+        assertThat(ck.serverKey()).isEqualTo(sk.serverKey());
+        assertThat(ck.clientSalt()).isEqualTo(sk.clientSalt()).hasSize(12);
+        assertThat(ck.serverSalt()).isEqualTo(sk.serverSalt());
+        assertThat(sk.clientKey()).isNotEqualTo(sk.serverKey());
+        assertThat(p[0].isHandshakeComplete()).isTrue();
+        p[0].close();
+        p[1].close();
+    }
+
+    @Test
+    void clientOfferingOnlyAesCmGetsAesCm() throws Exception {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        Outcome s = new Outcome();
+        Outcome c = new Outcome();
+        DtlsSession[] p = pair(sc, cc, s, c, new int[] {SRTPProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80});
+        p[0].setRemoteFingerprint("sha-256", cc.sha256Fingerprint());
+        p[1].setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+        p[0].start();
+        p[1].start();
+        assertThat(s.keys.get(10, TimeUnit.SECONDS).profile()).isEqualTo(SrtpProfile.AES_CM_128_HMAC_SHA1_80);
+        assertThat(c.keys.get(10, TimeUnit.SECONDS).clientSalt()).hasSize(14);
+    }
+
+    @Test
+    void wrongFingerprintFailsTheHandshake() {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        DtlsCertificate other = DtlsCertificate.generate();
+        Outcome s = new Outcome();
+        Outcome c = new Outcome();
+        DtlsSession[] p = pair(sc, cc, s, c, BOTH);
+        p[0].setRemoteFingerprint("sha-256", other.sha256Fingerprint()); // server expects someone else
+        p[1].setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+        p[0].start();
+        p[1].start();
+        assertThatThrownBy(() -> s.keys.get(15, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+        assertThatThrownBy(() -> c.keys.get(15, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+    }
+
+    @Test
+    void fingerprintArrivingAfterTheClientHelloStillWorks() throws Exception {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        Outcome s = new Outcome();
+        Outcome c = new Outcome();
+        DtlsSession[] p = pair(sc, cc, s, c, BOTH);
+        p[1].setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+        p[0].start();
+        p[1].start();
+        Thread.sleep(500); // the browser's answer is still on its way
+        p[0].setRemoteFingerprint("sha-256", cc.sha256Fingerprint());
+        assertThat(s.keys.get(10, TimeUnit.SECONDS)).isNotNull();
+    }
+
+    @Test
+    void handshakeOverRealUdpSurvivesGarbage() throws Exception {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        try (DatagramSocket a = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             DatagramSocket b = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            Outcome s = new Outcome();
+            Outcome c = new Outcome();
+            DtlsSession server = new DtlsSession(sc, DtlsRole.SERVER, (d, o, l) -> send(a, b, d, o, l), s);
+            DtlsSession client = new DtlsSession(cc, DtlsRole.CLIENT, (d, o, l) -> send(b, a, d, o, l), c);
+            server.setRemoteFingerprint("sha-256", cc.sha256Fingerprint());
+            client.setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+            Thread.ofVirtual().start(() -> pump(a, server));
+            Thread.ofVirtual().start(() -> pump(b, client));
+            server.start();
+            // garbage in the middle of a handshake is dropped by the record layer
+            byte[] junk = {22, (byte) 0xfe, (byte) 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3, 1, 2, 3};
+            server.offer(junk, 0, junk.length);
+            client.start();
+            assertThat(s.keys.get(10, TimeUnit.SECONDS).serverKey())
+                    .isEqualTo(c.keys.get(10, TimeUnit.SECONDS).serverKey());
+        }
+    }
+
+    @Test
+    void silentPeerFailsTheHandshakeInsteadOfHanging() {
+        Outcome c = new Outcome();
+        DtlsSession client = new DtlsSession(DtlsCertificate.generate(), DtlsRole.CLIENT, (d, o, l) -> { }, c);
+        client.setRemoteFingerprint("sha-256", "00");
+        client.setHandshakeTimeoutMillis(2000);
+        client.start();
+        assertThatThrownBy(() -> c.keys.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+    }
+
+    @Test
+    void fingerprintIsSha256OfTheDerCertificate() throws Exception {
+        DtlsCertificate cert = DtlsCertificate.generate();
+        String expected = HexFormat.ofDelimiter(":").withUpperCase()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(cert.der()));
+        assertThat(cert.sha256Fingerprint()).isEqualTo(expected).hasSize(95);
+    }
+
+    private static void send(DatagramSocket from, DatagramSocket to, byte[] d, int o, int l) {
+        try {
+            from.send(new DatagramPacket(d, o, l, to.getLocalSocketAddress()));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void pump(DatagramSocket s, DtlsSession session) {
+        byte[] buf = new byte[2048];
+        while (!s.isClosed()) {
+            DatagramPacket p = new DatagramPacket(buf, buf.length);
+            try {
+                s.receive(p);
+            } catch (IOException e) {
+                return;
+            }
+            session.offer(buf.clone(), 0, p.getLength());
+        }
+    }
+}
