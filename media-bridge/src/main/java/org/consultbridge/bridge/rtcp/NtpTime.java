@@ -11,7 +11,7 @@ public final class NtpTime {
 
     public static long fromUnixMillis(long ms) {
         long seconds = Math.floorDiv(ms, 1000) + EPOCH_OFFSET_SECONDS;
-        long fraction = (Math.floorMod(ms, 1000) << 32) / 1000;
+        long fraction = (Math.floorMod(ms, 1000L) << 32) / 1000;
         return (seconds << 32) | fraction;
     }
 
