@@ -116,13 +116,12 @@ public final class PublishNegotiation {
             return null;
         }
         List<RtpCodec> chosen = new ArrayList<>();
-        boolean haveH264 = false;
+        int h264 = video ? bestH264(m.codecs()) : -1;
         for (RtpCodec c : m.codecs()) {
             String name = c.name().toUpperCase(Locale.ROOT);
             boolean take;
             if (video) {
-                take = name.equals("VP8") || (name.equals("H264") && !haveH264 && MediaCapabilities.acceptableH264(c.fmtp()));
-                haveH264 |= take && name.equals("H264");
+                take = name.equals("VP8") || c.pt() == h264;
             } else {
                 take = name.equals("OPUS") && c.clockRate() == 48000 && c.channels() == 2;
             }
@@ -149,6 +148,26 @@ public final class PublishNegotiation {
             }
         }
         return new Accepted(m, List.copyOf(chosen), ext);
+    }
+
+    /**
+     * One H264 payload type: constrained baseline (42e0xx, what subscribe offers carry) before baseline (4200xx),
+     * packetization-mode 1 only; -1 if none.
+     */
+    private static int bestH264(List<RtpCodec> codecs) {
+        int baseline = -1;
+        for (RtpCodec c : codecs) {
+            if (c.name().equalsIgnoreCase("H264") && MediaCapabilities.acceptableH264(c.fmtp())) {
+                String plid = c.fmtp().getOrDefault("profile-level-id", "").toLowerCase(Locale.ROOT);
+                if (plid.startsWith("42e0")) {
+                    return c.pt();
+                }
+                if (baseline < 0) {
+                    baseline = c.pt();
+                }
+            }
+        }
+        return baseline;
     }
 
     private static RtpCodec filterFeedback(RtpCodec c, MediaCapabilities caps, boolean video) {

@@ -192,10 +192,9 @@ public final class SessionDescription {
                 if (enc.length < 2) {
                     throw new SdpException("line " + no + ": rtpmap without clock rate");
                 }
-                parseInt(enc[1], no, "clock rate");
-                String channels = enc.length > 2 ? enc[2] : "1";
-                parseInt(channels, no, "channels");
-                m.rtpmaps.put(pt, new String[] {enc[0], enc[1], channels});
+                int clock = parseInt(enc[1], no, "clock rate");
+                int channels = enc.length > 2 ? parseInt(enc[2], no, "channels") : 1;
+                m.rtpmaps.put(pt, new String[] {enc[0].trim(), String.valueOf(clock), String.valueOf(channels)});
             }
             case "fmtp" -> {
                 int sp = v.indexOf(' ');
