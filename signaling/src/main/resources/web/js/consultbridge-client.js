@@ -29,12 +29,15 @@ export class ConsultClient extends EventTarget {
     this.ws.onclose = (e) => {
       for (const p of this.pending.values()) p.reject(new Error('connection closed'));
       this.pending.clear();
+      clearInterval(this.keepAlive);
       if (this.state !== 'left') this.setState('disconnected', `${e.code} ${e.reason || ''}`.trim());
     };
     await new Promise((resolve, reject) => {
       this.ws.onopen = resolve;
       this.ws.onerror = () => reject(new Error('cannot reach the server'));
     });
+    // the server closes sockets silent for 60 s: keep ours alive (and notice a dead link early)
+    this.keepAlive = setInterval(() => this.request({ type: 'ping' }).catch(() => {}), 15000);
     const welcome = await this.request({ type: 'hello', version: PROTOCOL_VERSION, token: this.token });
     this.self = welcome;
     for (const p of welcome.participants) this.participants.set(p.participantId, p);
