@@ -1,5 +1,5 @@
 // Wires a call page (room, doctor or guest) to the client core. The page's <body data-page="..."> says which.
-import { ConsultClient, tokenFromLocation } from './consultbridge-client.js';
+import { ConsultClient, optionsFromLocation, tokenFromLocation } from './consultbridge-client.js';
 
 const page = document.body.dataset.page;
 const $ = (id) => document.getElementById(id);
@@ -13,7 +13,7 @@ const STATE_TEXT = {
 };
 const ROLE_TEXT = { doctor: 'Arzt/Ärztin · Doctor', room: 'Telemedizin-Raum · Room', guest: 'Gast · Guest' };
 
-const client = new ConsultClient(tokenFromLocation());
+const client = new ConsultClient(tokenFromLocation(), optionsFromLocation());
 window.consultbridge = client; // for tests and support: state, publishPc, subscribePc, participants, remoteTracks
 
 function showState(detail) {

@@ -4,9 +4,10 @@
 export const PROTOCOL_VERSION = 1;
 
 export class ConsultClient extends EventTarget {
-  constructor(token) {
+  constructor(token, options = {}) {
     super();
     this.token = token;
+    this.preferredVideoCodec = options.videoCodec || null; // e.g. 'h264' (hardware decoding on some kiosks)
     this.state = 'idle';
     this.participants = new Map();   // participantId -> {participantId, role, displayName, audioMuted, videoMuted}
     this.remoteTracks = new Map();   // participantId -> MediaStream of what we receive from them
@@ -112,7 +113,8 @@ export class ConsultClient extends EventTarget {
       if (e.candidate) this.send({ type: 'iceCandidate', target: 'publish', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid });
     };
     for (const track of this.localStream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+      const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+      if (track.kind === 'video' && this.preferredVideoCodec) preferCodec(t, this.preferredVideoCodec);
     }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -192,6 +194,23 @@ export class ConsultClient extends EventTarget {
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+function preferCodec(transceiver, name) {
+  const caps = RTCRtpSender.getCapabilities('video');
+  if (!caps || !transceiver.setCodecPreferences) return;
+  const wanted = `video/${name}`.toLowerCase();
+  const first = caps.codecs.filter((c) => c.mimeType.toLowerCase() === wanted
+    && (!c.sdpFmtpLine || !c.sdpFmtpLine.includes('packetization-mode=0')));
+  if (first.length === 0) return;
+  const rest = caps.codecs.filter((c) => !first.includes(c));
+  transceiver.setCodecPreferences([...first, ...rest]);
+}
+
+/** Options from the URL fragment after the token, e.g. #token=...&video=h264 */
+export function optionsFromLocation() {
+  const m = /(?:^|[#&])video=([A-Za-z0-9]+)/.exec(location.hash);
+  return { videoCodec: m ? m[1] : null };
 }
 
 export function tokenFromLocation() {

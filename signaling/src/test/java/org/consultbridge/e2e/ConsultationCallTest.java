@@ -59,9 +59,31 @@ class ConsultationCallTest {
     }
 
     private Browser join(String page, String participant, Role role, String name) {
+        return join(page, participant, role, name, "");
+    }
+
+    private Browser join(String page, String participant, Role role, String name, String options) {
         Browser b = Browser.start(ns, origin);
-        b.open(origin + "/" + page + ".html#token=" + tokens.mint("c-e2e", participant, role, name, Duration.ofHours(1)));
+        b.open(origin + "/" + page + ".html#token=" + tokens.mint("c-e2e", participant, role, name, Duration.ofHours(1))
+                + options);
         return b;
+    }
+
+    @Test
+    void h264VideoIsForwardedToo() throws Exception {
+        try (Browser doctor = join("doctor", "dr-h264", Role.DOCTOR, "Dr. H", "&video=h264");
+             Browser room = join("room", "room-h264", Role.ROOM, "Raum H", "&video=h264")) {
+            awaitSubscribePc(doctor);
+            awaitSubscribePc(room);
+            awaitVideoFrom(doctor, 1, 60);
+            awaitVideoFrom(room, 1, 60);
+            for (Browser b : List.of(doctor, room)) {
+                Object codecs = b.execute("return window.consultbridge.subscribePc.getStats().then(s => { const out = [];"
+                        + " s.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video')"
+                        + " out.push(s.get(r.codecId).mimeType); }); return out; })");
+                assertThat(codecs.toString()).contains("video/H264");
+            }
+        }
     }
 
     /** Waits until the page decodes more than {@code frames} video frames from each of {@code senders} participants. */

@@ -212,6 +212,38 @@ class BridgeCallTest {
     }
 
     @Test
+    void publishersSenderReportsReachReceiversTranslatedToTheirStream() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            long audioToB = ssrcOfMid(offerToB, "audio");
+            for (int i = 0; i < 5; i++) {
+                a.pub.sendRtp(rtp(111, 100 + i, 960L * i, a.audioSsrc, new byte[40], false));
+            }
+            await().atMost(Duration.ofSeconds(3)).until(() -> b.sub.pollRtp(100) != null);
+            byte[] sr = new byte[28];
+            RtcpWriter.writeSenderReport(Unpooled.wrappedBuffer(sr).clear(), a.audioSsrc,
+                    org.consultbridge.bridge.rtcp.NtpTime.nowNtp(), 123_456L, 5, 200);
+            a.pub.sendRtcp(sr);
+            await().atMost(Duration.ofSeconds(3)).until(() -> {
+                byte[] r;
+                while ((r = b.sub.pollRtcp(100)) != null) {
+                    var rb = Unpooled.wrappedBuffer(r);
+                    if (RtcpPacket.packetType(rb, 0) == 200 && RtcpPacket.senderSsrc(rb, 0) == audioToB) {
+                        assertThat(RtcpPacket.srRtpTimestamp(rb, 0)).isEqualTo(123_456L);
+                        assertThat(RtcpPacket.srPacketCount(rb, 0)).isEqualTo(5);
+                        assertThat(RtcpPacket.srOctetCount(rb, 0)).isEqualTo(200);
+                        return true;
+                    }
+                }
+                return false;
+            });
+        }
+    }
+
+    @Test
     void bridgeSendsReceiverReportsToThePublisher() throws Exception {
         try (Participant a = new Participant("room", 1111, 2222)) {
             a.publish();
