@@ -25,7 +25,7 @@ import org.consultbridge.bridge.rtp.RtpPacket;
 import org.consultbridge.bridge.sdp.MediaDescription;
 import org.consultbridge.bridge.sdp.SessionDescription;
 import org.consultbridge.bridge.stun.StunMessageBuilder;
-import org.consultbridge.bridge.testpeer.PeerSdp;
+import org.consultbridge.bridge.sdp.ClientSdp;
 import org.consultbridge.bridge.testpeer.TestPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -67,7 +67,7 @@ class BridgeCallTest {
         }
 
         void publish() throws Exception {
-            String answer = endpoint.acceptPublishOffer(PeerSdp.publishOffer(pub, audioSsrc, videoSsrc, videoSsrc + 1));
+            String answer = endpoint.acceptPublishOffer(ClientSdp.publishOffer(pub.transport(), audioSsrc, videoSsrc, videoSsrc + 1));
             assertThat(answer).contains("a=ice-lite").contains("a=setup:passive");
             pub.setRemoteDescription(answer);
             assertThat(pub.connectivityCheck().xorMappedAddress().getPort())
@@ -80,7 +80,7 @@ class BridgeCallTest {
             Optional<String> offer = endpoint.createSubscribeOffer();
             assertThat(offer).isPresent();
             sub.setRemoteDescription(offer.get());
-            endpoint.acceptSubscribeAnswer(PeerSdp.subscribeAnswer(sub, offer.get()));
+            endpoint.acceptSubscribeAnswer(ClientSdp.subscribeAnswer(sub.transport(), offer.get()));
             sub.connectivityCheck();
             sub.handshake();
             return offer.get();
@@ -318,7 +318,7 @@ class BridgeCallTest {
     @Test
     void rtpBeforeTheDtlsHandshakeIsDroppedAsNoKeys() throws Exception {
         try (Participant a = new Participant("room", 1111, 2222)) {
-            String answer = a.endpoint.acceptPublishOffer(PeerSdp.publishOffer(a.pub, 1111, 2222, 2223));
+            String answer = a.endpoint.acceptPublishOffer(ClientSdp.publishOffer(a.pub.transport(), 1111, 2222, 2223));
             a.pub.setRemoteDescription(answer);
             a.pub.connectivityCheck();
             a.pub.send(rtp(111, 1, 1, 1111, new byte[40], false));
@@ -340,7 +340,7 @@ class BridgeCallTest {
 
     private String bridgeUfrag(Participant p) throws Exception {
         SessionDescription answer = SessionDescription.parse(
-                p.endpoint.acceptPublishOffer(PeerSdp.publishOffer(p.pub, p.audioSsrc, p.videoSsrc, p.videoSsrc + 1)));
+                p.endpoint.acceptPublishOffer(ClientSdp.publishOffer(p.pub.transport(), p.audioSsrc, p.videoSsrc, p.videoSsrc + 1)));
         return answer.media().get(0).iceUfrag();
     }
 }

@@ -70,6 +70,10 @@ public final class TestPeer implements AutoCloseable {
         return certificate.sha256Fingerprint();
     }
 
+    public org.consultbridge.bridge.sdp.ClientSdp.ClientTransport transport() {
+        return new org.consultbridge.bridge.sdp.ClientSdp.ClientTransport(ufrag, pwd, fingerprint());
+    }
+
     public DatagramSocket socket() {
         return socket;
     }

@@ -1,18 +1,22 @@
-package org.consultbridge.bridge.testpeer;
+package org.consultbridge.bridge.sdp;
 
 import java.util.List;
-import org.consultbridge.bridge.sdp.MediaDescription;
-import org.consultbridge.bridge.sdp.RtpCodec;
-import org.consultbridge.bridge.sdp.SessionDescription;
 
-/** SDP a browser would write, for tests that play the browser with {@link TestPeer}. */
-public final class PeerSdp {
+/**
+ * The client side of negotiation: SDP as a browser writes it, for the project's own simulated peers (tests and the
+ * load generator), so that they negotiate with the bridge exactly as Chromium does.
+ */
+public final class ClientSdp {
 
-    private PeerSdp() {
+    private ClientSdp() {
+    }
+
+    /** What a client says about its own transport. */
+    public record ClientTransport(String ufrag, String pwd, String fingerprint) {
     }
 
     /** A Chromium-shaped publish offer: Opus audio and VP8 (+rtx) video with a=ssrc lines, BUNDLE, rtcp-mux. */
-    public static String publishOffer(TestPeer peer, long audioSsrc, long videoSsrc, long rtxSsrc) {
+    public static String publishOffer(ClientTransport peer, long audioSsrc, long videoSsrc, long rtxSsrc) {
         String common = "c=IN IP4 0.0.0.0\r\n"
                 + "a=rtcp:9 IN IP4 0.0.0.0\r\n"
                 + "a=ice-ufrag:" + peer.ufrag() + "\r\n"
@@ -64,7 +68,7 @@ public final class PeerSdp {
     }
 
     /** The answer a browser writes to the bridge's subscribe offer: every m-line received, DTLS active. */
-    public static String subscribeAnswer(TestPeer peer, String offerSdp) throws Exception {
+    public static String subscribeAnswer(ClientTransport peer, String offerSdp) throws SdpException {
         SessionDescription offer = SessionDescription.parse(offerSdp);
         StringBuilder sb = new StringBuilder();
         sb.append("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n");
