@@ -1,0 +1,338 @@
+package org.consultbridge.loadtest;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.consultbridge.bridge.dtls.DtlsCertificate;
+import org.consultbridge.bridge.dtls.DtlsListener;
+import org.consultbridge.bridge.dtls.DtlsRole;
+import org.consultbridge.bridge.dtls.DtlsSession;
+import org.consultbridge.bridge.dtls.SrtpKeys;
+import org.consultbridge.bridge.rtcp.RtcpPacket;
+import org.consultbridge.bridge.sdp.ClientSdp.ClientTransport;
+import org.consultbridge.bridge.sdp.MediaDescription;
+import org.consultbridge.bridge.sdp.SdpException;
+import org.consultbridge.bridge.sdp.SessionDescription;
+import org.consultbridge.bridge.srtp.SrtpTransformer;
+import org.consultbridge.bridge.stun.StunClass;
+import org.consultbridge.bridge.stun.StunException;
+import org.consultbridge.bridge.stun.StunMessage;
+import org.consultbridge.bridge.stun.StunMessageBuilder;
+
+/**
+ * One simulated peer connection, as a browser runs it against an ICE-lite server: a UDP socket, ICE as the
+ * controlling agent (nominating Binding requests, then consent checks every 5 s, RFC 7675), the DTLS client and
+ * SRTP; all on one Netty event loop, which also owns its SRTP contexts.
+ */
+final class MediaPeer implements AutoCloseable {
+
+    interface Receiver {
+        /** A decrypted RTP packet (on the peer's loop; the buffer is released after the call). */
+        void onRtp(ByteBuf rtp, long nowNanos);
+
+        /** A decrypted RTCP compound packet. */
+        void onRtcp(ByteBuf rtcp);
+    }
+
+    private static final long CONSENT_INTERVAL_MS = 5000;
+    private final Channel channel;
+    private final EventLoop loop;
+    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    private final DtlsCertificate certificate;
+    private final String ufrag;
+    private final String pwd;
+    private final Receiver receiver;
+    private final Metrics metrics;
+    private final Impairment impairment;
+    private InetSocketAddress remote;
+    private String remoteUfrag;
+    private byte[] remotePwd;
+    private String remoteFingerprint;
+    private DtlsSession dtls;
+    private SrtpTransformer srtp;
+    private final CompletableFuture<Void> iceDone = new CompletableFuture<>();
+    private final CompletableFuture<Void> connected = new CompletableFuture<>();
+    /** Upstream rate limit: when the link is next free (nanos). */
+    private long linkFreeAt;
+    private volatile boolean closed;
+
+    MediaPeer(EventLoopGroup group, InetAddress bind, DtlsCertificate certificate, Receiver receiver, Metrics metrics,
+              Impairment impairment) throws InterruptedException {
+        this.certificate = certificate;
+        this.receiver = receiver;
+        this.metrics = metrics;
+        this.impairment = impairment;
+        this.ufrag = randomIce(8);
+        this.pwd = randomIce(24);
+        Bootstrap b = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+                .option(ChannelOption.SO_RCVBUF, 1 << 20)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
+                .handler(new Handler());
+        this.channel = b.bind(bind, 0).sync().channel();
+        this.loop = channel.eventLoop();
+    }
+
+    private static String randomIce(int n) {
+        String chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append(chars.charAt(ThreadLocalRandom.current().nextInt(chars.length())));
+        }
+        return sb.toString();
+    }
+
+    ClientTransport transport() {
+        return new ClientTransport(ufrag, pwd, certificate.sha256Fingerprint());
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    String remoteUfrag() {
+        return remoteUfrag;
+    }
+
+    /** Takes the server's ICE credentials, fingerprint and first UDP candidate from its SDP. */
+    void setRemoteDescription(String sdp) throws SdpException {
+        SessionDescription d = SessionDescription.parse(sdp);
+        MediaDescription m = d.media().stream().filter(x -> x.port() != 0).findFirst()
+                .orElseThrow(() -> new SdpException("no active m-line"));
+        String cand = m.candidates().stream().filter(c -> c.contains(" udp ") || c.contains(" UDP "))
+                .findFirst().orElseThrow(() -> new SdpException("no UDP candidate"));
+        String[] f = cand.split(" ");
+        remote = new InetSocketAddress(f[4], Integer.parseInt(f[5]));
+        remoteUfrag = m.iceUfrag();
+        remotePwd = m.icePwd().getBytes(StandardCharsets.UTF_8);
+        remoteFingerprint = m.fingerprint().value();
+    }
+
+    /** ICE (nominating checks until answered), then the DTLS handshake as client. */
+    CompletableFuture<Void> connect() {
+        loop.execute(this::sendCheck);
+        iceDone.thenRun(() -> {
+            dtls = new DtlsSession(certificate, DtlsRole.CLIENT, this::sendDtls, new DtlsListener() {
+                @Override
+                public void onHandshakeComplete(SrtpKeys keys) {
+                    loop.execute(() -> {
+                        srtp = SrtpTransformer.create(keys, DtlsRole.CLIENT);
+                        connected.complete(null);
+                    });
+                }
+
+                @Override
+                public void onHandshakeFailed(Exception cause) {
+                    connected.completeExceptionally(cause);
+                }
+
+                @Override
+                public void onClosed() {
+                }
+            });
+            dtls.setRemoteFingerprint("sha-256", remoteFingerprint);
+            dtls.start();
+            loop.scheduleAtFixedRate(this::sendConsentCheck, CONSENT_INTERVAL_MS, CONSENT_INTERVAL_MS,
+                    TimeUnit.MILLISECONDS);
+        });
+        return connected;
+    }
+
+    private void sendCheck() {
+        if (iceDone.isDone() || closed) {
+            return;
+        }
+        sendBindingRequest();
+        loop.schedule(this::sendCheck, 100, TimeUnit.MILLISECONDS);
+    }
+
+    private void sendConsentCheck() {
+        if (!closed) {
+            sendBindingRequest();
+        }
+    }
+
+    /** RFC 8445 §7.2.2 / §8.1.1: controlling agent, regular nomination collapsed into USE-CANDIDATE on first check. */
+    private void sendBindingRequest() {
+        byte[] req = StunMessageBuilder.bindingRequest(StunMessageBuilder.newTransactionId())
+                .username(remoteUfrag + ":" + ufrag)
+                .priority(1_845_501_695L)
+                .iceControlling(ThreadLocalRandom.current().nextLong())
+                .useCandidate()
+                .build(remotePwd, true);
+        emit(Unpooled.wrappedBuffer(req), true);
+    }
+
+    private void sendDtls(byte[] data, int off, int len) {
+        ByteBuf b = Unpooled.copiedBuffer(data, off, len);
+        loop.execute(() -> emit(b, true));
+    }
+
+    boolean isConnected() {
+        return srtp != null;
+    }
+
+    /** On the loop: encrypts and queues an RTP packet (takes ownership). */
+    void sendRtp(ByteBuf plain) {
+        if (srtp == null || !srtp.protectRtp(plain)) {
+            plain.release();
+            return;
+        }
+        metrics.packetsSent.increment();
+        metrics.bytesSent.add(plain.readableBytes());
+        emit(plain, false);
+    }
+
+    void sendRtcp(ByteBuf plain) {
+        if (srtp == null || !srtp.protectRtcp(plain)) {
+            plain.release();
+            return;
+        }
+        emit(plain, false);
+    }
+
+    ByteBuf allocate(int size) {
+        return alloc.heapBuffer(size + SrtpTransformer.MAX_TRAILER);
+    }
+
+    void flush() {
+        channel.flush();
+    }
+
+    /** Sends through the simulated uplink: loss, rate limit with a 200 ms queue, delay and jitter. */
+    private void emit(ByteBuf b, boolean flush) {
+        if (impairment.none()) {
+            if (flush) {
+                channel.writeAndFlush(new DatagramPacket(b, remote), channel.voidPromise());
+            } else {
+                channel.write(new DatagramPacket(b, remote), channel.voidPromise());
+            }
+            return;
+        }
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        if (r.nextDouble() * 100 < impairment.lossPercent()) {
+            b.release();
+            return;
+        }
+        long now = System.nanoTime();
+        long wait = 0;
+        if (impairment.upRateKbps() > 0) {
+            long start = Math.max(now, linkFreeAt);
+            if (start - now > 200_000_000L) {
+                b.release(); // queue full: tail drop, as a router's buffer does
+                return;
+            }
+            linkFreeAt = start + (b.readableBytes() + 28) * 8L * 1_000_000L / impairment.upRateKbps();
+            wait = linkFreeAt - now;
+        }
+        long delay = wait + impairment.delayMillis() * 1_000_000L
+                + (impairment.jitterMillis() > 0 ? r.nextLong(impairment.jitterMillis() * 1_000_000L) : 0);
+        loop.schedule(() -> {
+            channel.writeAndFlush(new DatagramPacket(b, remote), channel.voidPromise());
+        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<DatagramPacket> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+            ByteBuf content = packet.content();
+            if (!impairment.none()) {
+                ThreadLocalRandom r = ThreadLocalRandom.current();
+                if (r.nextDouble() * 100 < impairment.lossPercent()) {
+                    return;
+                }
+                long delay = impairment.delayMillis() * 1_000_000L
+                        + (impairment.jitterMillis() > 0 ? r.nextLong(impairment.jitterMillis() * 1_000_000L) : 0);
+                if (delay > 0) {
+                    ByteBuf copy = content.copy();
+                    loop.schedule(() -> {
+                        try {
+                            process(copy);
+                        } finally {
+                            copy.release();
+                        }
+                    }, delay, TimeUnit.NANOSECONDS);
+                    return;
+                }
+            }
+            process(content);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            metrics.malformed.increment();
+        }
+    }
+
+    private void process(ByteBuf content) {
+        if (content.readableBytes() < 1) {
+            return;
+        }
+        int first = content.getUnsignedByte(content.readerIndex());
+        if (first <= 3) {
+            try {
+                StunMessage m = StunMessage.decode(content);
+                if (m.messageClass() == StunClass.SUCCESS_RESPONSE && m.checkMessageIntegrity(remotePwd)) {
+                    iceDone.complete(null);
+                }
+            } catch (StunException e) {
+                metrics.malformed.increment();
+            }
+        } else if (first >= 20 && first <= 63) {
+            if (dtls != null) {
+                byte[] d = new byte[content.readableBytes()];
+                content.getBytes(content.readerIndex(), d);
+                dtls.offer(d, 0, d.length);
+            }
+        } else if (first >= 128 && first <= 191 && srtp != null) {
+            ByteBuf pkt = alloc.heapBuffer(content.readableBytes());
+            try {
+                pkt.writeBytes(content, content.readerIndex(), content.readableBytes());
+                long now = System.nanoTime();
+                if (RtcpPacket.isRtcp(pkt)) {
+                    if (srtp.unprotectRtcp(pkt) && RtcpPacket.isValidCompound(pkt)) {
+                        receiver.onRtcp(pkt);
+                    } else {
+                        metrics.malformed.increment();
+                    }
+                } else if (srtp.unprotectRtp(pkt)) {
+                    receiver.onRtp(pkt, now);
+                } else {
+                    metrics.malformed.increment();
+                }
+            } finally {
+                pkt.release();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (dtls != null) {
+            dtls.close();
+        }
+        channel.close();
+    }
+}

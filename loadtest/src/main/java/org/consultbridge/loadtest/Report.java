@@ -1,0 +1,150 @@
+package org.consultbridge.loadtest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+
+/** The result of a run: {@code result.json} for machines, {@code report.html} (inline SVG, no CDN) for people. */
+final class Report {
+
+    private Report() {
+    }
+
+    record Run(String target, LoadOptions options, List<StepResult> steps) {
+        /** The largest load at which every objective held, or 0. */
+        int maxConsultations() {
+            int max = 0;
+            for (StepResult s : steps) {
+                if (s.sloMet()) {
+                    max = Math.max(max, s.consultations());
+                }
+            }
+            return max;
+        }
+    }
+
+    static void write(Path dir, List<Run> runs) throws IOException {
+        Files.createDirectories(dir);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        root.put("generatedAt", Instant.now().toString());
+        root.put("cores", Runtime.getRuntime().availableProcessors());
+        var arr = root.putArray("runs");
+        for (Run r : runs) {
+            ObjectNode n = arr.addObject();
+            n.put("target", r.target());
+            n.put("maxConsultationsMeetingSlo", r.maxConsultations());
+            ObjectNode slo = n.putObject("slo");
+            slo.put("maxLossPercent", r.options().maxLossPercent());
+            slo.put("maxP99LatencyMs", r.options().maxP99Millis());
+            slo.put("maxJoinMs", r.options().maxJoinMillis());
+            ObjectNode load = n.putObject("load");
+            load.put("participantsPerConsultation", r.options().participantsPerConsultation());
+            load.put("videoKbps", r.options().videoKbps());
+            load.put("impairedShare", r.options().impairedShare());
+            load.put("impairment", r.options().impairment().toString());
+            load.put("stepSeconds", r.options().stepDuration().toSeconds());
+            n.set("steps", json.valueToTree(r.steps()));
+        }
+        Files.writeString(dir.resolve("result.json"), json.writeValueAsString(root));
+        Files.writeString(dir.resolve("report.html"), html(runs));
+    }
+
+    private static String html(List<Run> runs) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ConsultBridge load test</title>")
+                .append("<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:")
+                .append("collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}.miss{color:#b00}")
+                .append("svg{border:1px solid #ddd;margin:.5rem 1rem .5rem 0}</style></head><body>");
+        sb.append("<h1>Load test</h1><p>").append(Instant.now()).append(", ")
+                .append(Runtime.getRuntime().availableProcessors()).append(" cores. Generator and server share the machine.</p>");
+        for (Run r : runs) {
+            sb.append("<h2>").append(r.target()).append(": ").append(r.maxConsultations())
+                    .append(" concurrent consultations within the objectives</h2>");
+            sb.append(String.format(Locale.ROOT, "<p>Objectives: loss &lt; %.2f %%, p99 added latency &lt; %.0f ms, "
+                            + "every join &lt; %d ms. %d participants per consultation, video %d kbit/s, %.0f %% impaired (%s).</p>",
+                    r.options().maxLossPercent(), r.options().maxP99Millis(), r.options().maxJoinMillis(),
+                    r.options().participantsPerConsultation(), r.options().videoKbps(), r.options().impairedShare() * 100,
+                    r.options().impairment()));
+        }
+        sb.append(chart("p99 added latency (ms)", runs, StepResult::latencyP99Ms));
+        sb.append(chart("loss (%)", runs, StepResult::lossPercent));
+        sb.append(chart("server CPU (% of one core)", runs, StepResult::serverCpuPercent));
+        sb.append(chart("forwarded packets received (pkt/s)", runs, StepResult::receivedPps));
+        for (Run r : runs) {
+            sb.append("<h3>").append(r.target()).append("</h3><table><tr><th>consultations</th><th>joined</th>")
+                    .append("<th>sent pkt/s</th><th>received pkt/s</th><th>loss %</th><th>p50 ms</th><th>p99 ms</th>")
+                    .append("<th>join p50 ms</th><th>join max ms</th><th>first frame p50 ms</th><th>server CPU %</th>")
+                    .append("<th>CPU % / consultation</th><th>RSS MiB</th><th>objectives</th></tr>");
+            for (StepResult s : r.steps()) {
+                sb.append(String.format(Locale.ROOT, "<tr%s><td>%d</td><td>%d/%d</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>"
+                                + "<td>%.1f</td><td>%.1f</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%.2f</td>"
+                                + "<td>%.0f</td><td>%s</td></tr>",
+                        s.sloMet() ? "" : " class=\"miss\"", s.consultations(), s.joined(), s.participants(),
+                        s.sentPps(), s.receivedPps(), s.lossPercent(), s.latencyP50Ms(), s.latencyP99Ms(), s.joinP50Ms(),
+                        s.joinMaxMs(), s.firstFrameP50Ms(), s.serverCpuPercent(), s.cpuPercentPerConsultation(),
+                        s.serverRssMb(), s.sloMet() ? "met" : escape(s.sloFailure())));
+            }
+            sb.append("</table>");
+        }
+        return sb.append("</body></html>").toString();
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
+    /** A line chart of one figure against load, one line per target. */
+    private static String chart(String title, List<Run> runs, ToDoubleFunction<StepResult> f) {
+        int w = 420;
+        int h = 240;
+        int pad = 40;
+        double maxX = 1;
+        double maxY = 0;
+        for (Run r : runs) {
+            for (StepResult s : r.steps()) {
+                maxX = Math.max(maxX, s.consultations());
+                double y = f.applyAsDouble(s);
+                if (Double.isFinite(y)) {
+                    maxY = Math.max(maxY, y);
+                }
+            }
+        }
+        maxY = maxY <= 0 ? 1 : maxY * 1.1;
+        String[] colors = {"#1f77b4", "#d62728", "#2ca02c"};
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\" role=\"img\"><text x=\"%d\" y=\"16\">%s</text>",
+                w, h, pad, escape(title)));
+        sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", pad, h - pad, w - 10, h - pad));
+        sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", pad, 24, pad, h - pad));
+        sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\">%.3g</text>", 2, 30, maxY));
+        sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\">%.0f consultations</text>",
+                w - 120, h - pad + 28, maxX));
+        for (int i = 0; i < runs.size(); i++) {
+            StringBuilder pts = new StringBuilder();
+            for (StepResult s : runs.get(i).steps()) {
+                double y = f.applyAsDouble(s);
+                if (!Double.isFinite(y)) {
+                    continue;
+                }
+                double px = pad + (w - 10 - pad) * s.consultations() / maxX;
+                double py = (h - pad) - (h - pad - 24) * y / maxY;
+                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, py));
+                sb.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", px, py,
+                        colors[i % colors.length]));
+            }
+            sb.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" points=\"%s\"/>",
+                    colors[i % colors.length], pts));
+            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>",
+                    w - 140, 40 + 14 * i, colors[i % colors.length], escape(runs.get(i).target())));
+        }
+        return sb.append("</svg>").toString();
+    }
+}

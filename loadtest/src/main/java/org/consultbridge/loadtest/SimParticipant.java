@@ -1,0 +1,429 @@
+package org.consultbridge.loadtest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.collection.LongObjectHashMap;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.consultbridge.bridge.dtls.DtlsCertificate;
+import org.consultbridge.bridge.rtcp.RtcpPacket;
+import org.consultbridge.bridge.rtcp.RtcpWriter;
+import org.consultbridge.bridge.rtp.RtpPacket;
+import org.consultbridge.bridge.rtp.RtpReceiveStatistics;
+import org.consultbridge.bridge.rtp.Vp8Payload;
+import org.consultbridge.bridge.sdp.ClientSdp;
+
+/**
+ * One simulated participant: the real signalling protocol over a WebSocket, a publish peer connection sending
+ * Opus-sized audio every 20 ms and VP8-shaped video at 30 fps (keyframes every 3 s and on PLI), and a subscribe
+ * peer connection that decrypts what the bridge forwards, measures loss and added latency (the send time travels
+ * in the payload), and sends the feedback a browser would (receiver reports, NACK).
+ */
+final class SimParticipant implements AutoCloseable {
+
+    /** Marks our payloads: "CBLT", then the sender's System.nanoTime(). */
+    static final int MAGIC = 0x43424C54;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long AUDIO_INTERVAL = 20_000_000L;
+    private static final long FRAME_INTERVAL = 33_333_333L;
+    private static final long KEYFRAME_INTERVAL = 3_000_000_000L;
+    private static final int MAX_PAYLOAD = 1100;
+
+    private final String participantId;
+    private final URI wsUri;
+    private final String token;
+    private final EventLoopGroup group;
+    private final InetAddress bind;
+    private final DtlsCertificate certificate;
+    private final Metrics metrics;
+    private final Impairment impairment;
+    private final int videoKbps;
+    private final long audioSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
+    private final long videoSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
+    private final long rtcpSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
+    private WebSocket ws;
+    private MediaPeer pub;
+    private MediaPeer sub;
+    private long startNanos;
+    private volatile boolean joined;
+    private volatile boolean firstFrame;
+    private volatile boolean closed;
+    final CompletableFuture<Void> publishing = new CompletableFuture<>();
+
+    // sender state (publish loop only)
+    private int audioSeq = ThreadLocalRandom.current().nextInt(65536);
+    private int videoSeq = ThreadLocalRandom.current().nextInt(65536);
+    private long audioTs;
+    private long videoTs;
+    private long nextAudio;
+    private long nextFrame;
+    private long nextKeyframe;
+    private volatile boolean keyframeRequested = true;
+
+    // receiver state (subscribe loop only)
+    private final LongObjectHashMap<Stream> streams = new LongObjectHashMap<>();
+
+    private static final class Stream {
+        final RtpReceiveStatistics stats;
+        long highest = -1;
+
+        Stream(int clockRate) {
+            this.stats = new RtpReceiveStatistics(clockRate);
+        }
+    }
+
+    SimParticipant(String participantId, URI wsUri, String token, EventLoopGroup group, InetAddress bind,
+                   DtlsCertificate certificate, Metrics metrics, Impairment impairment, int videoKbps) {
+        this.participantId = participantId;
+        this.wsUri = wsUri;
+        this.token = token;
+        this.group = group;
+        this.bind = bind;
+        this.certificate = certificate;
+        this.metrics = metrics;
+        this.impairment = impairment;
+        this.videoKbps = videoKbps;
+    }
+
+    String id() {
+        return participantId;
+    }
+
+    boolean joined() {
+        return joined;
+    }
+
+    /** Connects and joins; media starts once the publish transport is up. */
+    void start() {
+        startNanos = System.nanoTime();
+        HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+                .buildAsync(wsUri, new Listener())
+                .whenComplete((socket, error) -> {
+                    if (error != null) {
+                        fail("signalling connect failed: " + error.getMessage());
+                        return;
+                    }
+                    ws = socket;
+                    send(JSON.createObjectNode().put("type", "hello").put("id", 1).put("version", 1)
+                            .put("token", token));
+                });
+    }
+
+    private void send(ObjectNode msg) {
+        WebSocket s = ws;
+        if (s != null && !closed) {
+            synchronized (this) {
+                s.sendText(msg.toString(), true).join();
+            }
+        }
+    }
+
+    private void fail(String why) {
+        if (!closed) {
+            metrics.failures.increment();
+            publishing.completeExceptionally(new IllegalStateException(participantId + ": " + why));
+        }
+    }
+
+    private final class Listener implements WebSocket.Listener {
+        private final StringBuilder partial = new StringBuilder();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            partial.append(data);
+            if (last) {
+                String text = partial.toString();
+                partial.setLength(0);
+                try {
+                    onMessage(JSON.readTree(text));
+                } catch (Exception e) {
+                    fail("signalling message failed: " + e);
+                }
+            }
+            webSocket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+            if (!closed) {
+                fail("signalling closed " + statusCode + " " + reason);
+            }
+            return null;
+        }
+    }
+
+    private void onMessage(JsonNode m) throws Exception {
+        switch (m.path("type").asText()) {
+            case "welcome" -> {
+                pub = new MediaPeer(group, bind, certificate, new PublishReceiver(), metrics, impairment);
+                String offer = ClientSdp.publishOffer(pub.transport(), audioSsrc, videoSsrc, videoSsrc + 1);
+                send(JSON.createObjectNode().put("type", "publishOffer").put("id", 2).put("sdp", offer));
+            }
+            case "publishAnswer" -> {
+                pub.setRemoteDescription(m.path("sdp").asText());
+                pub.connect().whenComplete((v, e) -> {
+                    if (e != null) {
+                        fail("publish transport failed: " + e);
+                    } else {
+                        pub.loop().execute(this::startMedia);
+                        publishing.complete(null);
+                    }
+                });
+            }
+            case "subscribeOffer" -> onSubscribeOffer(m.path("sdp").asText());
+            case "error" -> fail("error " + m.path("code").asText() + ": " + m.path("message").asText());
+            default -> {
+                // ack, participantJoined/Left, transportState, pong
+            }
+        }
+    }
+
+    private void onSubscribeOffer(String offer) throws Exception {
+        boolean fresh = sub == null;
+        if (!fresh) {
+            String ufrag = org.consultbridge.bridge.sdp.SessionDescription.parse(offer).media().stream()
+                    .filter(x -> x.port() != 0).map(x -> x.iceUfrag()).findFirst().orElse(null);
+            if (ufrag != null && !ufrag.equals(sub.remoteUfrag())) {
+                sub.close(); // the bridge started a new subscribe transport
+                fresh = true;
+            }
+        }
+        if (fresh) {
+            sub = new MediaPeer(group, bind, certificate, new SubscribeReceiver(), metrics, impairment);
+        }
+        String answer = ClientSdp.subscribeAnswer(sub.transport(), offer);
+        send(JSON.createObjectNode().put("type", "subscribeAnswer").put("id", 3).put("sdp", answer));
+        if (fresh && offer.contains("a=sendonly")) {
+            MediaPeer peer = sub;
+            peer.setRemoteDescription(offer);
+            peer.connect().whenComplete((v, e) -> {
+                if (e != null) {
+                    fail("subscribe transport failed: " + e);
+                } else {
+                    peer.loop().scheduleAtFixedRate(() -> sendReports(peer), 1, 1, TimeUnit.SECONDS);
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- sending (publish loop)
+
+    private void startMedia() {
+        long now = System.nanoTime();
+        nextAudio = now;
+        nextFrame = now;
+        nextKeyframe = now;
+        pub.loop().scheduleAtFixedRate(this::tick, 0, 10, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+        if (closed || !pub.isConnected()) {
+            return;
+        }
+        long now = System.nanoTime();
+        while (nextAudio <= now) {
+            sendAudio(now);
+            nextAudio += AUDIO_INTERVAL;
+        }
+        while (nextFrame <= now) {
+            boolean key = keyframeRequested || now >= nextKeyframe;
+            if (key) {
+                keyframeRequested = false;
+                nextKeyframe = now + KEYFRAME_INTERVAL;
+            }
+            sendFrame(now, key);
+            nextFrame += FRAME_INTERVAL;
+        }
+        pub.flush();
+    }
+
+    private void sendAudio(long now) {
+        ByteBuf b = pub.allocate(12 + 80);
+        header(b, 111, audioSeq++, audioTs, audioSsrc, true);
+        audioTs += 960;
+        b.writeInt(MAGIC).writeLong(now);
+        b.writeZero(80 - 12);
+        pub.sendRtp(b);
+    }
+
+    /** A VP8-shaped frame: payload descriptor (RFC 7741 §4.2) and, on the first packet, the frame tag. */
+    private void sendFrame(long now, boolean keyframe) {
+        int frameBytes = Math.max(200, videoKbps * 1000 / 8 / 30) * (keyframe ? 4 : 1);
+        int packets = (frameBytes + MAX_PAYLOAD - 1) / MAX_PAYLOAD;
+        for (int i = 0; i < packets; i++) {
+            int size = Math.min(MAX_PAYLOAD, frameBytes - i * MAX_PAYLOAD);
+            ByteBuf b = pub.allocate(12 + size + 16);
+            header(b, 96, videoSeq++, videoTs, videoSsrc, i == packets - 1);
+            int start = b.writerIndex();
+            if (i == 0) {
+                b.writeByte(0x10); // S=1, PID=0
+                if (keyframe) {
+                    b.writeByte(0x50).writeByte(0x02).writeByte(0x00); // frame tag, P=0
+                    b.writeByte(0x9d).writeByte(0x01).writeByte(0x2a); // start code
+                    b.writeShort(640).writeShort(360);
+                } else {
+                    b.writeByte(0x51).writeByte(0x02).writeByte(0x00); // P=1: inter frame
+                }
+            } else {
+                b.writeByte(0x00);
+            }
+            b.writeInt(MAGIC).writeLong(now);
+            int filler = size - (b.writerIndex() - start);
+            if (filler > 0) {
+                b.writeZero(filler);
+            }
+            pub.sendRtp(b);
+        }
+        videoTs += 3000;
+    }
+
+    private static void header(ByteBuf b, int pt, int seq, long ts, long ssrc, boolean marker) {
+        b.writeByte(0x80);
+        b.writeByte((marker ? 0x80 : 0) | pt);
+        b.writeShort(seq);
+        b.writeInt((int) ts);
+        b.writeInt((int) ssrc);
+    }
+
+    private final class PublishReceiver implements MediaPeer.Receiver {
+        @Override
+        public void onRtp(ByteBuf rtp, long nowNanos) {
+            // nothing arrives on a publish transport
+        }
+
+        @Override
+        public void onRtcp(ByteBuf rtcp) {
+            int off = rtcp.readerIndex();
+            while (off + 4 <= rtcp.writerIndex()) {
+                int type = RtcpPacket.packetType(rtcp, off);
+                if (type == RtcpPacket.PSFB && RtcpPacket.fmt(rtcp, off) == 1
+                        && RtcpPacket.mediaSsrc(rtcp, off) == videoSsrc) {
+                    metrics.plisReceived.increment();
+                    keyframeRequested = true;
+                }
+                off += RtcpPacket.lengthBytes(rtcp, off);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- receiving (subscribe loop)
+
+    private final class SubscribeReceiver implements MediaPeer.Receiver {
+        @Override
+        public void onRtp(ByteBuf rtp, long now) {
+            if (!RtpPacket.isValidRtp(rtp)) {
+                metrics.malformed.increment();
+                return;
+            }
+            long ssrc = RtpPacket.ssrc(rtp);
+            boolean video = RtpPacket.payloadType(rtp) != 111;
+            Stream s = streams.get(ssrc);
+            if (s == null) {
+                s = new Stream(video ? 90000 : 48000);
+                streams.put(ssrc, s);
+            }
+            int seq = RtpPacket.sequenceNumber(rtp);
+            s.stats.onPacket(seq, RtpPacket.timestamp(rtp), now);
+            long ext = s.stats.extendedHighestSeq();
+            metrics.packetsReceived.increment();
+            if (s.highest < 0) {
+                metrics.packetsExpected.increment();
+            } else if (ext > s.highest) {
+                metrics.packetsExpected.add(ext - s.highest);
+                if (ext - s.highest > 1) {
+                    nack(ssrc, s.highest + 1, ext);
+                }
+            }
+            s.highest = Math.max(s.highest, ext);
+            int off = RtpPacket.payloadOffset(rtp);
+            int len = RtpPacket.payloadLength(rtp);
+            for (int i = off; i <= off + Math.min(len - 12, 16); i++) {
+                if (rtp.getInt(i) == MAGIC) {
+                    metrics.latency.record(now - rtp.getLong(i + 4));
+                    break;
+                }
+            }
+            if (!joined) {
+                joined = true;
+                metrics.joinMillis.add((now - startNanos) / 1_000_000);
+            }
+            if (video && !firstFrame && Vp8Payload.isKeyframe(rtp, off, len)) {
+                firstFrame = true;
+                metrics.firstFrameMillis.add((now - startNanos) / 1_000_000);
+            }
+        }
+
+        @Override
+        public void onRtcp(ByteBuf rtcp) {
+            // sender reports from the bridge: not needed for the measurements
+        }
+    }
+
+    /** RFC 4585 §6.2.1: ask for what is missing (at most 16 at once, like a browser's short NACK list). */
+    private void nack(long ssrc, long fromExt, long toExtExclusive) {
+        int n = (int) Math.min(16, toExtExclusive - fromExt);
+        int[] lost = new int[n];
+        for (int i = 0; i < n; i++) {
+            lost[i] = (int) ((fromExt + i) & 0xFFFF);
+        }
+        ByteBuf b = sub.allocate(12 + 4 * n);
+        RtcpWriter.writeNack(b, rtcpSsrc, ssrc, lost, n);
+        sub.sendRtcp(b);
+        metrics.nacksSent.increment();
+    }
+
+    /** RFC 3550 §6.4.2: one receiver report a second for what we receive. */
+    private void sendReports(MediaPeer peer) {
+        if (closed || peer != sub || !peer.isConnected() || streams.isEmpty()) {
+            return;
+        }
+        int count = Math.min(31, streams.size());
+        ByteBuf b = peer.allocate(8 + 24 * count);
+        RtcpWriter.writeReceiverReport(b, rtcpSsrc, count);
+        int i = 0;
+        for (LongObjectHashMap.PrimitiveEntry<Stream> e : streams.entries()) {
+            if (i++ == count) {
+                break;
+            }
+            RtpReceiveStatistics st = e.value().stats;
+            RtcpWriter.writeReportBlock(b, e.key(), st.fractionLostSinceLastReport(), st.cumulativeLost(),
+                    st.extendedHighestSeq(), st.jitterRtpUnits(), 0, 0);
+        }
+        peer.sendRtcp(b);
+        peer.flush();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        WebSocket s = ws;
+        if (s != null) {
+            try {
+                s.sendText("{\"type\":\"leave\",\"id\":9}", true).get(2, TimeUnit.SECONDS);
+                s.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+            } catch (Exception ignored) {
+                s.abort();
+            }
+        }
+        if (pub != null) {
+            pub.close();
+        }
+        if (sub != null) {
+            sub.close();
+        }
+    }
+}
