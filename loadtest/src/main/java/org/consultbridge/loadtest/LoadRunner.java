@@ -32,12 +32,15 @@ final class LoadRunner implements AutoCloseable {
     LoadRunner(LoadOptions options, PrintStream out) {
         this.o = options;
         this.out = out;
-        this.group = new MultiThreadIoEventLoopGroup(options.threads(), NioIoHandler.newFactory());
+        this.group = new MultiThreadIoEventLoopGroup(options.threads(), io.netty.channel.epoll.Epoll.isAvailable()
+                ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.tokens = new TokenMinter(options.secret());
         this.server = options.serverPid() > 0 ? new ProcessSampler(options.serverPid()) : null;
+        org.consultbridge.bridge.srtp.SrtpTransformer.warmUp();
     }
 
     List<StepResult> run() throws Exception {
+        warmUp();
         List<StepResult> steps = new ArrayList<>();
         int target = o.rampStart();
         while (true) {
@@ -47,12 +50,46 @@ final class LoadRunner implements AutoCloseable {
                             + "join p50 %d ms max %d ms  server cpu %.0f%% rss %.0f MiB  %s%n",
                     r.consultations(), r.lossPercent(), r.latencyP50Ms(), r.latencyP99Ms(), r.joinP50Ms(),
                     r.joinMaxMs(), r.serverCpuPercent(), r.serverRssMb(), r.sloMet() ? "OK" : "MISSED: " + r.sloFailure());
+            String reason;
+            for (int i = 0; i < 3 && (reason = metrics.failureReasons.poll()) != null; i++) {
+                out.println("  failure: " + reason);
+            }
             if (!r.sloMet() || !o.ramp() || target + o.rampStep() > o.rampMax()) {
                 break;
             }
             target += o.rampStep();
         }
         return steps;
+    }
+
+    /**
+     * Two consultations for a few seconds before the first step, then closed: both JVMs (ours and the server's)
+     * compile their hot paths, so the first step measures the server, not its JIT.
+     */
+    private void warmUp() throws Exception {
+        if (o.warmup().isZero()) {
+            return;
+        }
+        InetAddress bind = InetAddress.getByName(o.bindAddress());
+        List<SimParticipant> warm = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            for (int i = 0; i < 2; i++) {
+                String role = i == 0 ? "doctor" : "room";
+                String pid = "warmup-" + role + "-" + c;
+                SimParticipant p = new SimParticipant(pid, o.wsUri(), tokens.mint("lt-warmup-" + c, pid, role), group,
+                        bind, certificate, metrics, Impairment.NONE, o.videoKbps());
+                warm.add(p);
+                p.start();
+            }
+        }
+        out.println("warming up both JVMs ...");
+        Thread.sleep(Math.max(3000, o.warmup().toMillis()));
+        warm.forEach(SimParticipant::close);
+        Thread.sleep(500);
+        drain();
+        metrics.joinMillis.clear();
+        metrics.firstFrameMillis.clear();
+        metrics.failures.reset();
     }
 
     private StepResult step(int target) throws Exception {
@@ -91,8 +128,8 @@ final class LoadRunner implements AutoCloseable {
         long received = metrics.packetsReceived.sumThenReset();
         long expected = metrics.packetsExpected.sumThenReset();
         long[] lat = metrics.latency.drain();
-        List<Long> joins = new ArrayList<>(metrics.joinMillis);
-        List<Long> frames = new ArrayList<>(metrics.firstFrameMillis);
+        List<Long> joins = drainAll(metrics.joinMillis);
+        List<Long> frames = drainAll(metrics.firstFrameMillis);
         Collections.sort(joins);
         Collections.sort(frames);
         int joined = (int) participants.stream().filter(SimParticipant::joined).count();
@@ -118,6 +155,16 @@ final class LoadRunner implements AutoCloseable {
                 percentile(joins, 0.5), joinMax, percentile(frames, 0.5), failures, metrics.nacksSent.sumThenReset(),
                 metrics.plisReceived.sumThenReset(), cpu, rss, cpu / target, failure == null,
                 failure == null ? "" : failure);
+    }
+
+    /** The joins of this step (the participants added by it). */
+    private static List<Long> drainAll(java.util.Queue<Long> q) {
+        List<Long> l = new ArrayList<>();
+        Long v;
+        while ((v = q.poll()) != null) {
+            l.add(v);
+        }
+        return l;
     }
 
     private static long percentile(List<Long> sorted, double p) {

@@ -81,7 +81,9 @@ final class MediaPeer implements AutoCloseable {
         this.impairment = impairment;
         this.ufrag = randomIce(8);
         this.pwd = randomIce(24);
-        Bootstrap b = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+        Bootstrap b = new Bootstrap().group(group)
+                .channel(io.netty.channel.epoll.Epoll.isAvailable()
+                        ? io.netty.channel.epoll.EpollDatagramChannel.class : NioDatagramChannel.class)
                 .option(ChannelOption.SO_RCVBUF, 1 << 20)
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
                 .handler(new Handler());

@@ -16,6 +16,8 @@ final class Metrics {
     final LongAdder plisReceived = new LongAdder();
     final LongAdder malformed = new LongAdder();
     final LongAdder failures = new LongAdder();
+    /** The first reasons of failures, for the report (bounded). */
+    final ConcurrentLinkedQueue<String> failureReasons = new ConcurrentLinkedQueue<>();
     /** Milliseconds from starting to join until the first media packet arrived from another participant. */
     final ConcurrentLinkedQueue<Long> joinMillis = new ConcurrentLinkedQueue<>();
     /** Milliseconds from starting to join until the first video frame (keyframe) arrived. */

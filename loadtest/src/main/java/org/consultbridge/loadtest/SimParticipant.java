@@ -38,6 +38,14 @@ final class SimParticipant implements AutoCloseable {
     private static final long FRAME_INTERVAL = 33_333_333L;
     private static final long KEYFRAME_INTERVAL = 3_000_000_000L;
     private static final int MAX_PAYLOAD = 1100;
+    /** Keeps signalling sockets alive like the web client does (the server closes sockets silent for 60 s). */
+    private static final java.util.concurrent.ScheduledExecutorService KEEPALIVE =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "signalling-keepalive");
+                t.setDaemon(true);
+                return t;
+            });
+    private java.util.concurrent.ScheduledFuture<?> keepAlive;
 
     private final String participantId;
     private final URI wsUri;
@@ -116,6 +124,8 @@ final class SimParticipant implements AutoCloseable {
                     ws = socket;
                     send(JSON.createObjectNode().put("type", "hello").put("id", 1).put("version", 1)
                             .put("token", token));
+                    keepAlive = KEEPALIVE.scheduleAtFixedRate(
+                            () -> send(JSON.createObjectNode().put("type", "ping").put("id", 0)), 15, 15, TimeUnit.SECONDS);
                 });
     }
 
@@ -131,6 +141,9 @@ final class SimParticipant implements AutoCloseable {
     private void fail(String why) {
         if (!closed) {
             metrics.failures.increment();
+            if (metrics.failureReasons.size() < 20) {
+                metrics.failureReasons.add(participantId + ": " + why);
+            }
             publishing.completeExceptionally(new IllegalStateException(participantId + ": " + why));
         }
     }
@@ -163,7 +176,16 @@ final class SimParticipant implements AutoCloseable {
         }
     }
 
+    private static final boolean DEBUG = Boolean.getBoolean("cb.lt.debug");
+
+    private void debug(String what) {
+        if (DEBUG) {
+            System.err.printf("%s %6d ms %s%n", participantId, (System.nanoTime() - startNanos) / 1_000_000, what);
+        }
+    }
+
     private void onMessage(JsonNode m) throws Exception {
+        debug("recv " + m.path("type").asText());
         switch (m.path("type").asText()) {
             case "welcome" -> {
                 pub = new MediaPeer(group, bind, certificate, new PublishReceiver(), metrics, impairment);
@@ -176,6 +198,7 @@ final class SimParticipant implements AutoCloseable {
                     if (e != null) {
                         fail("publish transport failed: " + e);
                     } else {
+                        debug("publish connected");
                         pub.loop().execute(this::startMedia);
                         publishing.complete(null);
                     }
@@ -211,6 +234,7 @@ final class SimParticipant implements AutoCloseable {
                 if (e != null) {
                     fail("subscribe transport failed: " + e);
                 } else {
+                    debug("subscribe connected");
                     peer.loop().scheduleAtFixedRate(() -> sendReports(peer), 1, 1, TimeUnit.SECONDS);
                 }
             });
@@ -355,6 +379,7 @@ final class SimParticipant implements AutoCloseable {
                 }
             }
             if (!joined) {
+                debug("first media");
                 joined = true;
                 metrics.joinMillis.add((now - startNanos) / 1_000_000);
             }
@@ -410,6 +435,9 @@ final class SimParticipant implements AutoCloseable {
             return;
         }
         closed = true;
+        if (keepAlive != null) {
+            keepAlive.cancel(false);
+        }
         WebSocket s = ws;
         if (s != null) {
             try {

@@ -89,6 +89,7 @@ public final class SfuBridge implements MediaBridge {
     private SfuBridge(BridgeConfig config) throws InterruptedException {
         this.config = config;
         this.certificate = DtlsCertificate.generate();
+        SrtpTransformer.warmUp(); // never on the event loop
         this.capabilities = MediaCapabilities.defaults();
         boolean epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());

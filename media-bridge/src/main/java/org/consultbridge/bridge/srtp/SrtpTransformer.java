@@ -48,6 +48,22 @@ public final class SrtpTransformer {
         this.receiveFactory = receiveFactory;
     }
 
+    /**
+     * Loads jitsi-srtp's classes and native library now (about a second, once per process), so that the first
+     * call on an event loop does not stall every other call's packets.
+     */
+    public static void warmUp() {
+        for (SrtpProfile p : SrtpProfile.values()) {
+            SrtpKeys k = new SrtpKeys(p, new byte[p.keyLength()], new byte[p.saltLength()], new byte[p.keyLength()],
+                    new byte[p.saltLength()]);
+            SrtpTransformer t = create(k, DtlsRole.SERVER);
+            io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer(12 + 20 + MAX_TRAILER);
+            b.writeByte(0x80).writeByte(96).writeShort(1).writeInt(1).writeInt(1).writeZero(20);
+            t.protectRtp(b);
+            t.close();
+        }
+    }
+
     public static SrtpTransformer create(SrtpKeys keys, DtlsRole ourRole) {
         SrtpPolicy rtp = policy(keys.profile());
         SrtpPolicy rtcp = policy(keys.profile());
