@@ -34,6 +34,8 @@ final class SimParticipant implements AutoCloseable {
     /** Marks our payloads: "CBLT", then the sender's System.nanoTime(). */
     static final int MAGIC = 0x43424C54;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** One client for all participants: each HttpClient has its own selector thread. */
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final long AUDIO_INTERVAL = 20_000_000L;
     private static final long FRAME_INTERVAL = 33_333_333L;
     private static final long KEYFRAME_INTERVAL = 3_000_000_000L;
@@ -114,7 +116,7 @@ final class SimParticipant implements AutoCloseable {
     /** Connects and joins; media starts once the publish transport is up. */
     void start() {
         startNanos = System.nanoTime();
-        HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+        HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
                 .buildAsync(wsUri, new Listener())
                 .whenComplete((socket, error) -> {
                     if (error != null) {
