@@ -37,6 +37,9 @@ final class Consumer {
     long rttUnits = -1;
     long keyframeRequestsReceived;
     long nacksReceived;
+    long retransmissionsSent;
+    /** Sequence numbers of this consumer's RTX stream (RFC 4588 §4: its own sequence space). */
+    int rtxSeq = java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 16);
 
     Consumer(Producer producer, Endpoint subscriber, String mid, long ssrc, long rtxSsrc) {
         this.producer = producer;

@@ -22,6 +22,7 @@ import org.consultbridge.bridge.rtp.H264Payload;
 import org.consultbridge.bridge.rtp.RtpPacket;
 import org.consultbridge.bridge.rtp.RtpRewriter;
 import org.consultbridge.bridge.rtp.Vp8Payload;
+import org.consultbridge.bridge.sdp.MediaCapabilities;
 import org.consultbridge.bridge.sdp.PublishAnswer;
 import org.consultbridge.bridge.sdp.PublishNegotiation;
 import org.consultbridge.bridge.sdp.PublishedTrack;
@@ -116,10 +117,13 @@ final class Endpoint implements BridgeEndpoint {
             if (producersByMid.containsKey(track.mid())) {
                 continue;
             }
-            Producer p = new Producer(this, track);
+            Producer p = new Producer(this, track, bridge.allocator());
             producersByMid.put(track.mid(), p);
             if (p.ssrc != 0) {
                 producersBySsrc.put(p.ssrc, p);
+            }
+            if (p.rtxSsrc != 0) {
+                producersBySsrc.put(p.rtxSsrc, p);
             }
             conference.producerAdded(p);
         }
@@ -277,7 +281,7 @@ final class Endpoint implements BridgeEndpoint {
             }
         }
         if (ssrc == p.rtxSsrc) {
-            bridge.drop(DropReason.RTX_NOT_FORWARDED);
+            onRtx(from, p, pkt, nowNanos);
             return;
         }
         int pt = RtpPacket.payloadType(pkt);
@@ -286,9 +290,25 @@ final class Endpoint implements BridgeEndpoint {
             bridge.drop(canonicalPt == Producer.PT_RTX ? DropReason.RTX_NOT_FORWARDED : DropReason.UNKNOWN_PAYLOAD_TYPE);
             return;
         }
+        onMedia(from, p, pkt, pt, canonicalPt, nowNanos, false);
+    }
+
+    private void onMedia(Transport from, Producer p, ByteBuf pkt, int pt, int canonicalPt, long nowNanos,
+                         boolean repaired) {
+        int seq = RtpPacket.sequenceNumber(pkt);
+        if (p.video) {
+            if (p.cache.contains(seq, nowNanos)) {
+                bridge.drop(DropReason.DUPLICATE);
+                return;
+            }
+            if (!repaired) {
+                detectUpstreamLoss(p, seq);
+            }
+            p.cache.put(seq, pkt, nowNanos);
+        }
         from.rtpPacketsIn++;
         from.rtpBytesIn += pkt.readableBytes();
-        p.receiveStats.onPacket(RtpPacket.sequenceNumber(pkt), RtpPacket.timestamp(pkt), nowNanos);
+        p.receiveStats.onPacket(seq, RtpPacket.timestamp(pkt), nowNanos);
         boolean keyframe = false;
         if (p.video) {
             int off = RtpPacket.payloadOffset(pkt);
@@ -302,6 +322,67 @@ final class Endpoint implements BridgeEndpoint {
             forward(c, pkt, canonicalPt, keyframe, nowNanos);
         }
     }
+
+    /**
+     * RFC 4588 §4: an RTX packet carries the original sequence number (OSN) in its first two payload bytes. Restored
+     * to the original packet, it is forwarded like one that arrived in time; padding-only RTX are bandwidth probes.
+     */
+    private void onRtx(Transport from, Producer p, ByteBuf rtx, long nowNanos) {
+        int payloadOffset = RtpPacket.payloadOffset(rtx);
+        int payloadLength = RtpPacket.payloadLength(rtx);
+        if (payloadLength <= 2) {
+            bridge.drop(DropReason.RTX_PADDING);
+            return;
+        }
+        int apt = p.aptByPt[RtpPacket.payloadType(rtx)];
+        if (apt < 0 || p.canonicalPt[apt] < 0 || p.ssrc == 0) {
+            bridge.drop(DropReason.RTX_NOT_FORWARDED);
+            return;
+        }
+        int headerLength = payloadOffset - rtx.readerIndex();
+        int tail = rtx.writerIndex() - payloadOffset - 2;
+        ByteBuf original = bridge.allocate(headerLength + tail);
+        try {
+            original.writeBytes(rtx, rtx.readerIndex(), headerLength);
+            original.writeBytes(rtx, payloadOffset + 2, tail);
+            RtpPacket.setSequenceNumber(original, rtx.getUnsignedShort(payloadOffset));
+            RtpPacket.setPayloadType(original, apt);
+            RtpPacket.setSsrc(original, p.ssrc);
+            onMedia(from, p, original, apt, p.canonicalPt[apt], nowNanos, true);
+        } finally {
+            original.release();
+        }
+    }
+
+    /**
+     * A gap in the publisher's sequence numbers: ask for the missing packets at once with a generic NACK
+     * (RFC 4585 §6.2.1), before any receiver notices. Gaps larger than 64 are a restart or a long outage, where a
+     * keyframe serves better than retransmissions.
+     */
+    private void detectUpstreamLoss(Producer p, int seq) {
+        if (p.highestSeq < 0) {
+            p.highestSeq = seq;
+            return;
+        }
+        int ahead = (seq - p.highestSeq) & 0xFFFF;
+        if (ahead == 0 || ahead >= 0x8000) {
+            return; // late or duplicate
+        }
+        if (ahead > 1 && ahead <= 64 && publish.isConnected()) {
+            int missing = Math.min(ahead - 1, 16);
+            int[] lost = nackScratch;
+            for (int i = 0; i < missing; i++) {
+                lost[i] = (p.highestSeq + 1 + i) & 0xFFFF;
+            }
+            ByteBuf nack = bridge.allocate(12 + 4 * missing + SrtpTransformer.MAX_TRAILER);
+            RtcpWriter.writeNack(nack, publish.rtcpSsrc, p.ssrc, lost, missing);
+            bridge.sendRtcp(publish, nack);
+            p.nacksSent++;
+        }
+        p.highestSeq = seq;
+    }
+
+    private final int[] nackScratch = new int[16];
 
     /**
      * Without a=ssrc lines (Chromium's simulcast offers have none) a stream is bound to its m-line by the mid
@@ -380,7 +461,7 @@ final class Endpoint implements BridgeEndpoint {
                 case 200 -> onSenderReport(pkt, off, nowNanos);
                 case 201 -> onReportBlocks(pkt, off, nowNanos);
                 case 206 -> onPayloadFeedback(pkt, off, nowNanos);
-                case 205 -> onTransportFeedback(pkt, off);
+                case 205 -> onTransportFeedback(pkt, off, nowNanos);
                 default -> {
                     // SDES, BYE, XR, APP: nothing the bridge acts on
                 }
@@ -453,13 +534,53 @@ final class Endpoint implements BridgeEndpoint {
         }
     }
 
-    private void onTransportFeedback(ByteBuf pkt, int off) {
-        if (RtcpPacket.fmt(pkt, off) == 1) { // generic NACK: no retransmission cache yet (issue "Rural links")
-            Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(pkt, off));
-            if (c != null) {
-                c.nacksReceived++;
+    /** RFC 4585 §6.2.1 generic NACK from a receiver: answered with RTX from the producer's cache (RFC 4588). */
+    private void onTransportFeedback(ByteBuf pkt, int off, long nowNanos) {
+        if (RtcpPacket.fmt(pkt, off) != 1) {
+            return; // transport-cc: issue "Rural links"
+        }
+        Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(pkt, off));
+        if (c == null || !c.producer.video || c.rtxSsrc == 0 || !c.negotiated) {
+            return;
+        }
+        c.nacksReceived++;
+        int n = RtcpPacket.nackCount(pkt, off);
+        for (int i = 0; i < n; i++) {
+            int pid = RtcpPacket.nackPid(pkt, off, i);
+            int blp = RtcpPacket.nackBlp(pkt, off, i);
+            retransmit(c, pid, nowNanos);
+            for (int b = 0; b < 16; b++) {
+                if ((blp & (1 << b)) != 0) {
+                    retransmit(c, (pid + b + 1) & 0xFFFF, nowNanos);
+                }
             }
         }
+    }
+
+    private void retransmit(Consumer c, int seq, long nowNanos) {
+        Transport t = subscribe;
+        ByteBuf cached = c.producer.cache.forResend(seq, nowNanos);
+        if (cached == null || !t.isConnected()) {
+            return;
+        }
+        int canonical = c.producer.canonicalPt[RtpPacket.payloadType(cached)];
+        int rtxPt = canonical == MediaCapabilities.PT_VP8 ? MediaCapabilities.PT_VP8_RTX
+                : canonical == MediaCapabilities.PT_H264 ? MediaCapabilities.PT_H264_RTX : -1;
+        if (rtxPt < 0 || !c.acceptedPt[rtxPt]) {
+            return;
+        }
+        ByteBuf out = bridge.allocate(cached.readableBytes() + 2 + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
+        RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq, RtpPacket.timestamp(cached), c.rtxSsrc,
+                c.extensionIdMap);
+        c.rtxSeq = (c.rtxSeq + 1) & 0xFFFF;
+        // RFC 4588 §4: payload = original sequence number, then the original payload (and padding)
+        int payloadOffset = RtpPacket.payloadOffset(out);
+        int end = out.writerIndex();
+        out.writeShort(0);
+        out.setBytes(payloadOffset + 2, out, payloadOffset, end - payloadOffset);
+        out.setShort(payloadOffset, seq);
+        c.retransmissionsSent++;
+        bridge.sendRtp(t, out);
     }
 
     void sendPli(Producer p) {
@@ -531,6 +652,9 @@ final class Endpoint implements BridgeEndpoint {
         closed = true;
         publish.close();
         subscribe.close();
+        for (Producer p : producersByMid.values()) {
+            p.release();
+        }
         for (Consumer c : consumers) {
             if (c.active) {
                 c.producer.removeConsumer(c);

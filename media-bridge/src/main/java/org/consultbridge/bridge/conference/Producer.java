@@ -33,6 +33,13 @@ final class Producer {
     final int clockRate;
     /** Publisher payload type -> bridge canonical payload type, or PT_RTX / PT_NONE. */
     final int[] canonicalPt = new int[128];
+    /** Publisher RTX payload type -> its associated publisher payload type (RFC 4588 apt), or -1. */
+    final int[] aptByPt = new int[128];
+    /** Video: recent packets for answering receivers' NACKs. */
+    final RetransmissionCache cache;
+    /** Highest sequence number seen, for detecting upstream loss (-1 before the first packet). */
+    int highestSeq = -1;
+    long nacksSent;
     /** Publisher payload type -> codec kind for keyframe detection: 1 VP8, 2 H264, 0 other. */
     final byte[] codecKind = new byte[128];
     final int midExtensionId;
@@ -50,13 +57,15 @@ final class Producer {
     Consumer[] consumerArray = new Consumer[0];
     long keyframeRequestsSent;
 
-    Producer(Endpoint owner, PublishedTrack track) {
+    Producer(Endpoint owner, PublishedTrack track, io.netty.buffer.ByteBufAllocator alloc) {
         this.owner = owner;
         this.mid = track.mid();
         this.midBytes = track.mid().getBytes(StandardCharsets.UTF_8);
         this.video = "video".equals(track.kind());
         this.track = track;
+        this.cache = video ? new RetransmissionCache(alloc) : null;
         Arrays.fill(canonicalPt, PT_NONE);
+        Arrays.fill(aptByPt, -1);
         int rate = video ? 90000 : 48000;
         for (RtpCodec codec : track.codecs()) {
             if (codec.pt() < 0 || codec.pt() > 127) {
@@ -64,6 +73,9 @@ final class Producer {
             }
             if (codec.isRtx()) {
                 canonicalPt[codec.pt()] = PT_RTX;
+                if (codec.apt() >= 0 && codec.apt() < 128) {
+                    aptByPt[codec.pt()] = codec.apt();
+                }
                 continue;
             }
             String name = codec.name().toUpperCase(Locale.ROOT);
@@ -89,6 +101,12 @@ final class Producer {
     void bindSsrc(long newSsrc) {
         this.ssrc = newSsrc;
         this.receiveStats = new RtpReceiveStatistics(clockRate);
+    }
+
+    void release() {
+        if (cache != null) {
+            cache.release();
+        }
     }
 
     void addConsumer(Consumer c) {

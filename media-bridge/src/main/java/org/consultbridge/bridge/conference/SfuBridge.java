@@ -246,6 +246,10 @@ public final class SfuBridge implements MediaBridge {
         iceFailures++;
     }
 
+    ByteBufAllocator allocator() {
+        return alloc;
+    }
+
     ByteBuf allocate(int capacity) {
         return alloc.heapBuffer(capacity);
     }

@@ -31,8 +31,12 @@ public enum DropReason {
     UNKNOWN_SSRC("unknown-ssrc"),
     /** RTP with a payload type the publish answer did not accept. */
     UNKNOWN_PAYLOAD_TYPE("unknown-payload-type"),
-    /** Retransmissions and padding on the RTX stream: not forwarded yet (no receiver asked for them). */
+    /** RTX we cannot restore (no associated payload type negotiated). */
     RTX_NOT_FORWARDED("rtx-not-forwarded"),
+    /** Padding-only RTX: the sender's bandwidth probes, nothing to forward. */
+    RTX_PADDING("rtx-padding"),
+    /** A video packet the bridge already has (a retransmission that arrived twice). */
+    DUPLICATE("duplicate"),
     /** Datagram larger than the receive buffer (truncated by the socket). */
     OVERSIZED("oversized");
 

@@ -73,6 +73,8 @@ class BridgeCallTest {
             assertThat(pub.connectivityCheck().xorMappedAddress().getPort())
                     .isEqualTo(pub.socket().getLocalPort());
             pub.handshake();
+            await().atMost(Duration.ofSeconds(3))
+                    .until(() -> endpoint.stats().publishState() == TransportState.CONNECTED);
         }
 
         String subscribe() throws Exception {
@@ -83,6 +85,9 @@ class BridgeCallTest {
             endpoint.acceptSubscribeAnswer(ClientSdp.subscribeAnswer(sub.transport(), offer.get()));
             sub.connectivityCheck();
             sub.handshake();
+            // the client has the server's Finished; the bridge installs its keys a moment later, on its loop
+            await().atMost(Duration.ofSeconds(3))
+                    .until(() -> endpoint.stats().subscribeState() == TransportState.CONNECTED);
             return offer.get();
         }
 
@@ -240,6 +245,112 @@ class BridgeCallTest {
                 }
                 return false;
             });
+        }
+    }
+
+    static long rtxSsrcOf(String offer) throws Exception {
+        for (MediaDescription m : SessionDescription.parse(offer).media()) {
+            if (m.kind().equals("video") && m.port() != 0) {
+                return m.ssrcGroups().get(0).ssrcs().get(1);
+            }
+        }
+        throw new AssertionError("no video");
+    }
+
+    /** Polls until a packet with this SSRC (and, if >= 0, this sequence number) arrives; null after 3 s. */
+    static byte[] awaitPacket(TestPeer peer, long ssrc, int seq) throws InterruptedException {
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            byte[] p = peer.pollRtp(100);
+            if (p != null && RtpPacket.ssrc(Unpooled.wrappedBuffer(p)) == ssrc
+                    && (seq < 0 || RtpPacket.sequenceNumber(Unpooled.wrappedBuffer(p)) == seq)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    static byte[] vp8Delta(int marker) {
+        return new byte[] {0x00, 0x11, 0x22, 0x33, (byte) marker};
+    }
+
+    @Test
+    void receiversNacksAreAnsweredWithRtxFromTheCache() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            long videoToB = ssrcOfMid(offerToB, "video");
+            long rtxToB = rtxSsrcOf(offerToB);
+            a.pub.sendRtp(rtp(96, 7000, 90_000, a.videoSsrc, vp8Keyframe(), false));
+            for (int i = 1; i <= 5; i++) {
+                a.pub.sendRtp(rtp(96, 7000 + i, 90_000, a.videoSsrc, vp8Delta(i), i == 5));
+            }
+            assertThat(awaitPacket(b.sub, videoToB, 7005)).isNotNull();
+            byte[] nack = new byte[16];
+            RtcpWriter.writeNack(Unpooled.wrappedBuffer(nack).clear(), 0xABCDL, videoToB, new int[] {7002}, 1);
+            b.sub.sendRtcp(nack);
+            byte[] rtx = awaitPacket(b.sub, rtxToB, -1);
+            assertThat(rtx).as("RTX answering the NACK").isNotNull();
+            var rb = Unpooled.wrappedBuffer(rtx);
+            assertThat(RtpPacket.payloadType(rb)).isEqualTo(97);
+            int off = RtpPacket.payloadOffset(rb);
+            assertThat(rb.getUnsignedShort(off)).as("original sequence number").isEqualTo(7002);
+            byte[] payload = new byte[RtpPacket.payloadLength(rb) - 2];
+            rb.getBytes(off + 2, payload);
+            assertThat(payload).isEqualTo(vp8Delta(2));
+            // the same NACK again right away is not answered twice (resend interval)
+            b.sub.sendRtcp(nack);
+            assertThat(awaitPacket(b.sub, rtxToB, -1)).isNull();
+        }
+    }
+
+    @Test
+    void upstreamLossIsNackedAndTheSendersRtxIsRestoredAndForwarded() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            long videoToB = ssrcOfMid(offerToB, "video");
+            a.pub.sendRtp(rtp(96, 8000, 90_000, a.videoSsrc, vp8Keyframe(), true));
+            a.pub.sendRtp(rtp(96, 8003, 93_000, a.videoSsrc, vp8Delta(3), true)); // 8001 and 8002 lost upstream
+            await().atMost(Duration.ofSeconds(3)).until(() -> {
+                byte[] r;
+                while ((r = a.pub.pollRtcp(100)) != null) {
+                    var rb = Unpooled.wrappedBuffer(r);
+                    int o = 0;
+                    while (o + 4 <= rb.writerIndex()) {
+                        if (RtcpPacket.packetType(rb, o) == 205 && RtcpPacket.fmt(rb, o) == 1
+                                && RtcpPacket.mediaSsrc(rb, o) == a.videoSsrc && RtcpPacket.nackPid(rb, o, 0) == 8001
+                                && (RtcpPacket.nackBlp(rb, o, 0) & 1) == 1) {
+                            return true;
+                        }
+                        o += RtcpPacket.lengthBytes(rb, o);
+                    }
+                }
+                return false;
+            });
+            // the sender retransmits 8001 on its RTX stream (RFC 4588): OSN + original payload
+            byte[] original = vp8Delta(1);
+            byte[] rtxPayload = new byte[2 + original.length];
+            rtxPayload[0] = (byte) (8001 >> 8);
+            rtxPayload[1] = (byte) 8001;
+            System.arraycopy(original, 0, rtxPayload, 2, original.length);
+            a.pub.sendRtp(rtp(97, 50, 91_500, a.videoSsrc + 1, rtxPayload, false));
+            byte[] restored = awaitPacket(b.sub, videoToB, 8001);
+            assertThat(restored).as("repaired packet forwarded on the media stream").isNotNull();
+            var rb = Unpooled.wrappedBuffer(restored);
+            assertThat(RtpPacket.payloadType(rb)).isEqualTo(96);
+            byte[] payload = new byte[RtpPacket.payloadLength(rb)];
+            rb.getBytes(RtpPacket.payloadOffset(rb), payload);
+            assertThat(payload).isEqualTo(original);
+            // a padding-only RTX (a bandwidth probe) and a duplicate are dropped and counted
+            a.pub.sendRtp(rtp(97, 51, 91_500, a.videoSsrc + 1, new byte[] {0x1f, 0x41}, false));
+            a.pub.sendRtp(rtp(97, 52, 91_500, a.videoSsrc + 1, rtxPayload, false));
+            await().atMost(Duration.ofSeconds(3)).until(() -> bridge.stats().droppedByReason().get("rtx-padding") >= 1
+                    && bridge.stats().droppedByReason().get("duplicate") >= 1);
         }
     }
 
