@@ -31,6 +31,7 @@ final class Consumer {
     long octetsSent;
     /** From the subscriber's receiver reports about this stream. */
     int fractionLost;
+    long lastReportNanos;
     long cumulativeLost;
     long jitter;
     /** Round-trip time to the subscriber in 1/65536 s, from LSR/DLSR of its RR (RFC 3550 §6.4.1); -1 unknown. */

@@ -500,6 +500,7 @@ final class Endpoint implements BridgeEndpoint {
                 continue;
             }
             c.fractionLost = RtcpPacket.rbFractionLost(pkt, rb);
+            c.lastReportNanos = nowNanos;
             c.cumulativeLost = RtcpPacket.rbCumulativeLost(pkt, rb);
             c.jitter = RtcpPacket.rbJitter(pkt, rb);
             long lsr = RtcpPacket.rbLsr(pkt, rb);
@@ -615,12 +616,28 @@ final class Endpoint implements BridgeEndpoint {
                 continue;
             }
             long dlsr = p.lastSrArrivalNanos == 0 ? 0 : ((nowNanos - p.lastSrArrivalNanos) * 65536L) / 1_000_000_000L;
-            RtcpWriter.writeReportBlock(rr, p.ssrc, p.receiveStats.fractionLostSinceLastReport(),
+            RtcpWriter.writeReportBlock(rr, p.ssrc, reportedFractionLost(p, nowNanos),
                     p.receiveStats.cumulativeLost(), p.receiveStats.extendedHighestSeq(),
                     p.receiveStats.jitterRtpUnits(), p.lastSrNtpMiddle, p.lastSrNtpMiddle == 0 ? 0 : dlsr);
             written++;
         }
         bridge.sendRtcp(publish, rr);
+    }
+
+    /**
+     * The loss the publisher hears about: its own uplink's, or its weakest receiver's if that is worse. Chromium's
+     * loss-based rate control (draft-ietf-rmcat-gcc-02 §6) then sends what the weakest link can take. This stands in
+     * for per-receiver bandwidth estimation and simulcast layer choice (issue "Rural links"), which will let a
+     * strong receiver get more than a weak one.
+     */
+    private static int reportedFractionLost(Producer p, long nowNanos) {
+        int worst = p.receiveStats.fractionLostSinceLastReport();
+        for (Consumer c : p.consumerArray) {
+            if (c.lastReportNanos != 0 && nowNanos - c.lastReportNanos < 3_000_000_000L) {
+                worst = Math.max(worst, c.fractionLost);
+            }
+        }
+        return worst;
     }
 
     void checkConsent(long nowNanos) {

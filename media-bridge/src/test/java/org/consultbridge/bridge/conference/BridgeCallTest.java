@@ -355,6 +355,39 @@ class BridgeCallTest {
     }
 
     @Test
+    void theWeakestReceiversLossReachesThePublisher() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            long videoToB = ssrcOfMid(offerToB, "video");
+            a.pub.sendRtp(rtp(96, 100, 90_000, a.videoSsrc, vp8Keyframe(), true));
+            assertThat(awaitPacket(b.sub, videoToB, 100)).isNotNull();
+            byte[] rr = new byte[32];
+            var w = Unpooled.wrappedBuffer(rr).clear();
+            RtcpWriter.writeReceiverReport(w, 0xABCDL, 1);
+            RtcpWriter.writeReportBlock(w, videoToB, 77, 5, 100, 0, 0, 0); // the doctor's downlink loses 30 %
+            b.sub.sendRtcp(rr);
+            await().atMost(Duration.ofSeconds(4)).until(() -> {
+                byte[] r;
+                while ((r = a.pub.pollRtcp(100)) != null) {
+                    var rb = Unpooled.wrappedBuffer(r);
+                    if (RtcpPacket.packetType(rb, 0) == 201) {
+                        for (int i = 0; i < RtcpPacket.reportBlockCount(rb, 0); i++) {
+                            int o = RtcpPacket.reportBlockOffset(rb, 0, i);
+                            if (RtcpPacket.rbSsrc(rb, o) == a.videoSsrc && RtcpPacket.rbFractionLost(rb, o) == 77) {
+                                return true;
+                            }
+                        }
+                    }
+                }
+                return false;
+            });
+        }
+    }
+
+    @Test
     void bridgeSendsReceiverReportsToThePublisher() throws Exception {
         try (Participant a = new Participant("room", 1111, 2222)) {
             a.publish();
