@@ -14,6 +14,7 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
@@ -63,6 +64,8 @@ public final class SfuBridge implements MediaBridge {
     /** Receive buffer per datagram: larger than any path MTU; bigger datagrams arrive truncated and are dropped. */
     static final int MAX_DATAGRAM = 2048;
     private static final long CALL_TIMEOUT_SECONDS = 10;
+    /** Datagrams per receive system call with epoll (1 = one recvmsg per datagram). Off until the load test shows a gain on a quiet machine: -Dconsultbridge.bridge.receive-batch=16 turns on recvmmsg. */
+    static final int RECEIVE_BATCH = Integer.getInteger("consultbridge.bridge.receive-batch", 1);
 
     private final BridgeConfig config;
     private final EventLoopGroup group;
@@ -100,8 +103,14 @@ public final class SfuBridge implements MediaBridge {
                 .option(ChannelOption.ALLOCATOR, alloc)
                 .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
                 .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM))
                 .handler(new InboundHandler());
+        if (epoll && RECEIVE_BATCH > 1) {
+            // recvmmsg(2): up to RECEIVE_BATCH datagrams per system call (Netty slices them out of one buffer)
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * RECEIVE_BATCH));
+        } else {
+            b.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM));
+        }
         this.channel = b.bind(config.bindAddress(), config.udpPort()).sync().channel();
         this.udpPort = ((InetSocketAddress) channel.localAddress()).getPort();
         this.candidates = HostCandidates.forConfig(config, udpPort);
