@@ -41,11 +41,17 @@ public final class SrtpTransformer {
     private final LongObjectHashMap<SrtcpCryptoContext> sendRtcp = new LongObjectHashMap<>();
     private final LongObjectHashMap<SrtcpCryptoContext> receiveRtcp = new LongObjectHashMap<>();
     private final ByteBufArray view = new ByteBufArray();
+    /** Bytes a successful protect appends: the tag (RTP); E flag + SRTCP index and the tag (RTCP). */
+    private final int rtpTrailer;
+    private final int rtcpTrailer;
     private boolean closed;
 
-    private SrtpTransformer(SrtpContextFactory sendFactory, SrtpContextFactory receiveFactory) {
+    private SrtpTransformer(SrtpContextFactory sendFactory, SrtpContextFactory receiveFactory, SrtpProfile profile) {
         this.sendFactory = sendFactory;
         this.receiveFactory = receiveFactory;
+        // RFC 7714 §8: 16-octet GCM tag; RFC 3711 §4.2 with RFC 5764: 80-bit HMAC tag; SRTCP adds 4 (§3.4, RFC 7714 §17)
+        this.rtpTrailer = profile == SrtpProfile.AEAD_AES_128_GCM ? 16 : 10;
+        this.rtcpTrailer = rtpTrailer + 4;
     }
 
     /**
@@ -71,7 +77,7 @@ public final class SrtpTransformer {
                 rtp, rtcp, JITSI_LOGGER);
         SrtpContextFactory receive = new SrtpContextFactory(false, keys.remoteKey(ourRole),
                 keys.remoteSalt(ourRole), policy(keys.profile()), policy(keys.profile()), JITSI_LOGGER);
-        return new SrtpTransformer(send, receive);
+        return new SrtpTransformer(send, receive, keys.profile());
     }
 
     /** RFC 3711 §5 (AES-CM 128, HMAC-SHA1 80-bit tag, 112-bit salt) and RFC 7714 §12 (AES-GCM 128, 96-bit salt). */
@@ -95,11 +101,23 @@ public final class SrtpTransformer {
                 c = sendFactory.deriveContext((int) ssrc, 0);
                 sendRtp.put(ssrc, c);
             }
-            view.wrap(packet);
-            return c.transformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+            return protect(packet, c, null, rtpTrailer);
         } catch (GeneralSecurityException | RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * One protect, accepted only if it appended exactly the trailer. jitsi-srtp's GCM path ignores a cipher failure
+     * (SunJCE refuses to reuse the IV it has just used, e.g. a duplicate packet forwarded twice) and reports OK with
+     * the payload still in plaintext; the length check keeps such a packet from ever leaving as "SRTP".
+     */
+    private boolean protect(ByteBuf packet, SrtpCryptoContext rtp, SrtcpCryptoContext rtcp, int trailer)
+            throws GeneralSecurityException {
+        view.wrap(packet);
+        int before = view.getLength();
+        SrtpErrorStatus status = rtp != null ? rtp.transformPacket(view) : rtcp.transformPacket(view);
+        return status == SrtpErrorStatus.OK && view.getLength() == before + trailer && view.commit(packet);
     }
 
     public boolean unprotectRtp(ByteBuf packet) {
@@ -134,8 +152,7 @@ public final class SrtpTransformer {
                 c = sendFactory.deriveControlContext((int) ssrc);
                 sendRtcp.put(ssrc, c);
             }
-            view.wrap(packet);
-            return c.transformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+            return protect(packet, null, c, rtcpTrailer);
         } catch (GeneralSecurityException | RuntimeException e) {
             return false;
         }

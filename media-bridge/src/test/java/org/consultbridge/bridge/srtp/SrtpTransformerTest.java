@@ -202,6 +202,16 @@ class SrtpTransformerTest {
             assertThat(server.unprotectRtp(buf(Arrays.copyOf(wire, len)))).isFalse();
             assertThat(server.unprotectRtcp(buf(Arrays.copyOf(wire, len)))).isFalse();
         }
+        // the same packet protected twice in a row (a duplicate forwarded twice): never plaintext on the wire
+        byte[] dup = rtp(6, 0xBEEFL, 200, 2);
+        ByteBuf first = buf(dup);
+        assertThat(client.protectRtp(first)).isTrue();
+        ByteBuf second = buf(dup);
+        if (client.protectRtp(second)) {
+            assertThat(bytes(second)).isEqualTo(bytes(first)); // AES-CM: deterministic, same ciphertext
+        } else {
+            assertThat(bytes(second)).as("refused, indices untouched").isEqualTo(dup);
+        }
         // no room for the tag: refused rather than written out of bounds
         ByteBuf tight = Unpooled.buffer(plain.length, plain.length);
         tight.writeBytes(plain);
