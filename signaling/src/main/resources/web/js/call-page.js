@@ -64,7 +64,7 @@ function renderCaption(participantId) {
   const p = client.participants.get(participantId);
   const name = p ? p.displayName : '';
   const role = p ? (ROLE_TEXT[p.role] || p.role) : '';
-  const muted = p && p.audioMuted ? ' · 🔇' : '';
+  const muted = p && p.audioMuted ? ' · stumm/muted' : '';
   tile.querySelector('figcaption').textContent = `${name} — ${role}${muted}`;
   tile.classList.toggle('camera-off', !!(p && p.videoMuted));
 }
@@ -76,7 +76,7 @@ client.addEventListener('participants', () => {
   if (list) {
     list.replaceChildren(...[...client.participants.values()].map((p) => {
       const li = document.createElement('li');
-      li.textContent = `${p.displayName} (${ROLE_TEXT[p.role] || p.role})${p.audioMuted ? ' 🔇' : ''}${p.videoMuted ? ' 📷✕' : ''}`;
+      li.textContent = `${p.displayName} (${ROLE_TEXT[p.role] || p.role})${p.audioMuted ? ' · Mikrofon aus/mic off' : ''}${p.videoMuted ? ' · Kamera aus/camera off' : ''}`;
       return li;
     }));
   }
