@@ -24,6 +24,8 @@ public final class SrtpTransformer {
 
     /** Bytes a protect may append: SRTCP index (4) + the longest tag (16, GCM). */
     public static final int MAX_TRAILER = 20;
+    /** Authenticated streams per direction a peer may have: far more than a browser uses, and memory stays bounded. */
+    static final int MAX_STREAMS = 256;
     private static final Logger JITSI_LOGGER = new LoggerImpl(SrtpTransformer.class.getName());
 
     static {
@@ -127,15 +129,19 @@ public final class SrtpTransformer {
         try {
             long ssrc = packet.getUnsignedInt(packet.readerIndex() + 8);
             SrtpCryptoContext c = receiveRtp.get(ssrc);
-            if (c == null) {
-                if (receiveRtp.size() >= 64) {
-                    return false; // bounds memory: a peer has no business sending more streams than this
+            boolean fresh = c == null;
+            if (fresh) {
+                if (receiveRtp.size() >= MAX_STREAMS) {
+                    return false;
                 }
                 c = receiveFactory.deriveContext((int) ssrc, 0);
-                receiveRtp.put(ssrc, c);
             }
             view.wrap(packet);
-            return c.reverseTransformPacket(view, false) == SrtpErrorStatus.OK && view.commit(packet);
+            boolean ok = c.reverseTransformPacket(view, false) == SrtpErrorStatus.OK && view.commit(packet);
+            if (ok && fresh) {
+                receiveRtp.put(ssrc, c); // kept only once a packet authenticated: forged SSRCs leave nothing behind
+            }
+            return ok;
         } catch (GeneralSecurityException | RuntimeException e) {
             return false;
         }
@@ -165,15 +171,19 @@ public final class SrtpTransformer {
         try {
             long ssrc = packet.getUnsignedInt(packet.readerIndex() + 4);
             SrtcpCryptoContext c = receiveRtcp.get(ssrc);
-            if (c == null) {
-                if (receiveRtcp.size() >= 64) {
+            boolean fresh = c == null;
+            if (fresh) {
+                if (receiveRtcp.size() >= MAX_STREAMS) {
                     return false;
                 }
                 c = receiveFactory.deriveControlContext((int) ssrc);
-                receiveRtcp.put(ssrc, c);
             }
             view.wrap(packet);
-            return c.reverseTransformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+            boolean ok = c.reverseTransformPacket(view) == SrtpErrorStatus.OK && view.commit(packet);
+            if (ok && fresh) {
+                receiveRtcp.put(ssrc, c);
+            }
+            return ok;
         } catch (GeneralSecurityException | RuntimeException e) {
             return false;
         }

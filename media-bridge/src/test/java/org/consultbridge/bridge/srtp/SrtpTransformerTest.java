@@ -212,6 +212,15 @@ class SrtpTransformerTest {
         } else {
             assertThat(bytes(second)).as("refused, indices untouched").isEqualTo(dup);
         }
+        // forged packets under thousands of SSRCs neither authenticate nor use up the stream limit
+        for (int i = 0; i < 5 * SrtpTransformer.MAX_STREAMS; i++) {
+            byte[] forged = rtp(1, 0x1000 + i, 60, i);
+            assertThat(server.unprotectRtp(buf(Arrays.copyOf(forged, forged.length + 16)))).isFalse();
+        }
+        byte[] legit = rtp(1, 0x7777L, 60, 9);
+        ByteBuf lb = buf(legit);
+        client.protectRtp(lb);
+        assertThat(server.unprotectRtp(lb)).as("a new real stream still gets through").isTrue();
         // no room for the tag: refused rather than written out of bounds
         ByteBuf tight = Unpooled.buffer(plain.length, plain.length);
         tight.writeBytes(plain);
