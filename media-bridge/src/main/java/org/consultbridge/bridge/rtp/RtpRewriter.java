@@ -48,6 +48,43 @@ public final class RtpRewriter {
         return dst.writerIndex() - start;
     }
 
+    /**
+     * The next extension element at or after {@code pos} (RFC 8285 §4.2 one-byte or §4.3 two-byte form), skipping
+     * padding bytes: packed as {@code dataAt << 24 | length << 8 | id}, or -1 at the end, at id 15 (one-byte "stop")
+     * or at an element that overruns the block. Packed into a long so that walking the block allocates nothing.
+     */
+    private static long nextElement(ByteBuf src, int pos, int end, boolean oneByte) {
+        while (pos < end && src.getUnsignedByte(pos) == 0) {
+            pos++;
+        }
+        if (pos >= end) {
+            return -1;
+        }
+        int id;
+        int len;
+        int dataAt;
+        if (oneByte) {
+            int h = src.getUnsignedByte(pos);
+            id = h >> 4;
+            if (id == 15) {
+                return -1;
+            }
+            len = (h & 0x0F) + 1;
+            dataAt = pos + 1;
+        } else {
+            if (pos + 2 > end) {
+                return -1;
+            }
+            id = src.getUnsignedByte(pos);
+            len = src.getUnsignedByte(pos + 1);
+            dataAt = pos + 2;
+        }
+        if (dataAt + len > end) {
+            return -1;
+        }
+        return ((long) dataAt << 24) | ((long) len << 8) | id;
+    }
+
     /** Returns the bytes of the extension block written (0 when no extension survives: nothing written). */
     private static int writeExtensions(ByteBuf src, int block, int end, ByteBuf dst, byte[] map) {
         int profile = src.getUnsignedShort(block);
@@ -60,39 +97,10 @@ public final class RtpRewriter {
         boolean oneByteFits = true;
         int count = 0;
         int dataBytes = 0;
-        int pos = block + 4;
-        while (pos < end) {
-            int id;
-            int len;
-            int dataAt;
-            if (srcOneByte) {
-                int h = src.getUnsignedByte(pos);
-                if (h == 0) {
-                    pos++;
-                    continue;
-                }
-                id = h >> 4;
-                if (id == 15) {
-                    break;
-                }
-                len = (h & 0x0F) + 1;
-                dataAt = pos + 1;
-            } else {
-                id = src.getUnsignedByte(pos);
-                if (id == 0) {
-                    pos++;
-                    continue;
-                }
-                if (pos + 2 > end) {
-                    break;
-                }
-                len = src.getUnsignedByte(pos + 1);
-                dataAt = pos + 2;
-            }
-            if (dataAt + len > end) {
-                break;
-            }
-            int mapped = map[id] & 0xFF;
+        for (long e = nextElement(src, block + 4, end, srcOneByte); e >= 0;
+             e = nextElement(src, (int) (e >>> 24) + (int) ((e >>> 8) & 0xFFFF), end, srcOneByte)) {
+            int mapped = map[(int) (e & 0xFF)] & 0xFF;
+            int len = (int) ((e >>> 8) & 0xFFFF);
             if (mapped != 0) {
                 count++;
                 dataBytes += len;
@@ -100,7 +108,6 @@ public final class RtpRewriter {
                     oneByteFits = false;
                 }
             }
-            pos = dataAt + len;
         }
         if (count == 0) {
             return 0;
@@ -111,39 +118,10 @@ public final class RtpRewriter {
         dst.writeShort(oneByteFits ? RtpPacket.ONE_BYTE_PROFILE : RtpPacket.TWO_BYTE_PROFILE);
         dst.writeShort(words);
         // second pass: copy
-        pos = block + 4;
-        while (pos < end) {
-            int id;
-            int len;
-            int dataAt;
-            if (srcOneByte) {
-                int h = src.getUnsignedByte(pos);
-                if (h == 0) {
-                    pos++;
-                    continue;
-                }
-                id = h >> 4;
-                if (id == 15) {
-                    break;
-                }
-                len = (h & 0x0F) + 1;
-                dataAt = pos + 1;
-            } else {
-                id = src.getUnsignedByte(pos);
-                if (id == 0) {
-                    pos++;
-                    continue;
-                }
-                if (pos + 2 > end) {
-                    break;
-                }
-                len = src.getUnsignedByte(pos + 1);
-                dataAt = pos + 2;
-            }
-            if (dataAt + len > end) {
-                break;
-            }
-            int mapped = map[id] & 0xFF;
+        for (long e = nextElement(src, block + 4, end, srcOneByte); e >= 0;
+             e = nextElement(src, (int) (e >>> 24) + (int) ((e >>> 8) & 0xFFFF), end, srcOneByte)) {
+            int mapped = map[(int) (e & 0xFF)] & 0xFF;
+            int len = (int) ((e >>> 8) & 0xFFFF);
             if (mapped != 0) {
                 if (oneByteFits) {
                     dst.writeByte((mapped << 4) | (len - 1));
@@ -151,9 +129,8 @@ public final class RtpRewriter {
                     dst.writeByte(mapped);
                     dst.writeByte(len);
                 }
-                dst.writeBytes(src, dataAt, len);
+                dst.writeBytes(src, (int) (e >>> 24), len);
             }
-            pos = dataAt + len;
         }
         for (int i = body; i < words * 4; i++) {
             dst.writeByte(0);
