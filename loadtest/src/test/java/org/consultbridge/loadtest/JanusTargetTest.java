@@ -32,6 +32,7 @@ class JanusTargetTest {
                 steps = runner.run();
             }
             String why = log + "\n--- janus log ---\n" + janus.logTail();
+            System.out.println(log);
             assertThat(steps).as(why).hasSize(1);
             StepResult s = steps.get(0);
             assertThat(s.participants()).isEqualTo(4);
