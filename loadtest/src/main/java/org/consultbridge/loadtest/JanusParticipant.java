@@ -101,7 +101,8 @@ final class JanusParticipant implements Participant {
                 join();
             } catch (Exception e) {
                 if (!closed) {
-                    media.fail("janus: " + e.getMessage());
+                    media.fail("janus: " + (e instanceof java.util.concurrent.TimeoutException
+                            ? "no reply or no other publisher within the timeout" : e.toString()));
                 }
             }
         });

@@ -28,7 +28,8 @@ class MediaPeerFullIceTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        group = new MultiThreadIoEventLoopGroup(1, io.netty.channel.epoll.Epoll.isAvailable() // as LoadRunner
+                ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         peer = new MediaPeer(group, InetAddress.getLoopbackAddress(), DtlsCertificate.generate(),
                 new MediaPeer.Receiver() {
                     @Override
