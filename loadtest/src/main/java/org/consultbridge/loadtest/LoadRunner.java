@@ -24,19 +24,38 @@ final class LoadRunner implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final EventLoopGroup group;
     private final DtlsCertificate certificate = DtlsCertificate.generate();
-    private final TokenMinter tokens;
-    private final List<SimParticipant> participants = Collections.synchronizedList(new ArrayList<>());
+    private final Participant.Factory factory;
+    private final List<Participant> participants = Collections.synchronizedList(new ArrayList<>());
     private final ProcessSampler server;
     private int consultations;
 
+    /** Against ConsultBridge (our signalling, tokens signed with the options' secret). */
     LoadRunner(LoadOptions options, PrintStream out) {
+        this(options, out, consultBridge(options));
+    }
+
+    /** Against the target whose participants {@code factory} creates. */
+    LoadRunner(LoadOptions options, PrintStream out, Participant.Factory factory) {
         this.o = options;
+        this.factory = factory;
         this.out = out;
         this.group = new MultiThreadIoEventLoopGroup(options.threads(), io.netty.channel.epoll.Epoll.isAvailable()
                 ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        this.tokens = new TokenMinter(options.secret());
         this.server = options.serverPid() > 0 ? new ProcessSampler(options.serverPid()) : null;
         org.consultbridge.bridge.srtp.SrtpTransformer.warmUp();
+    }
+
+    /** Participants that join ConsultBridge over its WebSocket signalling with minted tokens. */
+    static Participant.Factory consultBridge(LoadOptions o) {
+        TokenMinter tokens = new TokenMinter(o.secret());
+        return (cid, pid, role, impairment, c) -> new SimParticipant(pid, o.wsUri(), tokens.mint(cid, pid, role),
+                c.group(), c.bind(), c.certificate(), c.metrics(), impairment, c.videoKbps());
+    }
+
+    private Participant create(String cid, String pid, String role, Impairment impairment) throws Exception {
+        return factory.create(cid, pid, role, impairment, new Participant.Context(group,
+                InetAddress.getByName(o.bindAddress()), certificate, metrics, o.videoKbps(),
+                o.participantsPerConsultation()));
     }
 
     List<StepResult> run() throws Exception {
@@ -70,21 +89,19 @@ final class LoadRunner implements AutoCloseable {
         if (o.warmup().isZero()) {
             return;
         }
-        InetAddress bind = InetAddress.getByName(o.bindAddress());
-        List<SimParticipant> warm = new ArrayList<>();
+        List<Participant> warm = new ArrayList<>();
         for (int c = 0; c < 2; c++) {
             for (int i = 0; i < 2; i++) {
                 String role = i == 0 ? "doctor" : "room";
                 String pid = "warmup-" + role + "-" + c;
-                SimParticipant p = new SimParticipant(pid, o.wsUri(), tokens.mint("lt-warmup-" + c, pid, role), group,
-                        bind, certificate, metrics, Impairment.NONE, o.videoKbps());
+                Participant p = create("lt-warmup-" + c, pid, role, Impairment.NONE);
                 warm.add(p);
                 p.start();
             }
         }
         out.println("warming up both JVMs ...");
         Thread.sleep(Math.max(3000, o.warmup().toMillis()));
-        warm.forEach(SimParticipant::close);
+        warm.forEach(Participant::close);
         Thread.sleep(500);
         drain();
         metrics.joinMillis.clear();
@@ -93,16 +110,14 @@ final class LoadRunner implements AutoCloseable {
     }
 
     private StepResult step(int target) throws Exception {
-        List<SimParticipant> added = new ArrayList<>();
-        InetAddress bind = InetAddress.getByName(o.bindAddress());
+        List<Participant> added = new ArrayList<>();
         while (consultations < target) {
             String cid = "lt-" + consultations + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFFFF);
             for (int i = 0; i < o.participantsPerConsultation(); i++) {
                 String role = i == 0 ? "doctor" : i == 1 ? "room" : "guest";
                 String pid = role + "-" + consultations;
                 boolean impaired = i == 1 && ThreadLocalRandom.current().nextDouble() < o.impairedShare();
-                SimParticipant p = new SimParticipant(pid, o.wsUri(), tokens.mint(cid, pid, role), group, bind,
-                        certificate, metrics, impaired ? o.impairment() : Impairment.NONE, o.videoKbps());
+                Participant p = create(cid, pid, role, impaired ? o.impairment() : Impairment.NONE);
                 participants.add(p);
                 added.add(p);
                 p.start();
@@ -132,7 +147,7 @@ final class LoadRunner implements AutoCloseable {
         List<Long> frames = drainAll(metrics.firstFrameMillis);
         Collections.sort(joins);
         Collections.sort(frames);
-        int joined = (int) participants.stream().filter(SimParticipant::joined).count();
+        int joined = (int) participants.stream().filter(Participant::joined).count();
         int failures = (int) metrics.failures.sum();
         double loss = expected == 0 ? 100.0 : 100.0 * Math.max(0, expected - received) / expected;
         long joinMax = joins.isEmpty() ? -1 : joins.get(joins.size() - 1);
@@ -191,7 +206,7 @@ final class LoadRunner implements AutoCloseable {
             Thread.sleep(Math.min(1000, Math.max(1, (endNanos - System.nanoTime()) / 1_000_000)));
             long s = metrics.packetsSent.sum();
             long r = metrics.packetsReceived.sum();
-            int joined = (int) participants.stream().filter(SimParticipant::joined).count();
+            int joined = (int) participants.stream().filter(Participant::joined).count();
             out.printf(Locale.ROOT, "\r[%d consultations] joined %d/%d  sent %d pkt/s  received %d pkt/s  failures %d   ",
                     target, joined, participants.size(), s - lastSent, r - lastReceived, metrics.failures.sum());
             out.flush();
@@ -203,7 +218,7 @@ final class LoadRunner implements AutoCloseable {
 
     @Override
     public void close() {
-        for (SimParticipant p : new ArrayList<>(participants)) {
+        for (Participant p : new ArrayList<>(participants)) {
             p.close();
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);

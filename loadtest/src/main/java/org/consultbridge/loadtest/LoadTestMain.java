@@ -27,6 +27,9 @@ public final class LoadTestMain {
 
     static final String USAGE = """
             usage: consultbridge-loadtest [options]
+              --target T                consultbridge (default), janus, or both: the same load against ConsultBridge,
+                                        then against Janus 1.1's VideoRoom (apt-get install janus; root: it runs in
+                                        a network namespace the tool creates), one report with both runs
               --start-server JAR        start this ConsultBridge jar on 127.0.0.1 (random secret and ports) and measure it
               --url URL                 or: a running server, e.g. http://127.0.0.1:8080 (needs --secret)
               --secret S                the server's consultbridge.tokens.secret
@@ -56,6 +59,19 @@ public final class LoadTestMain {
                 System.exit(2);
             }
             a.put(args[i].substring(2), args[++i]);
+        }
+        String target = a.getOrDefault("target", "consultbridge");
+        if (!List.of("consultbridge", "janus", "both").contains(target)) {
+            System.err.println("bad --target: " + target + "\n" + USAGE);
+            System.exit(2);
+        }
+        if (target.equals("janus")) {
+            LoadOptions o = options(a, URI.create("http://unused"), null, 0);
+            List<Report.Run> runs = new ArrayList<>();
+            runs.add(JanusRun.run(o, System.out));
+            Report.write(o.out(), runs);
+            printCapacities(runs, o);
+            System.exit(0);
         }
         Process server = null;
         String url = a.get("url");
@@ -94,15 +110,31 @@ public final class LoadTestMain {
             List<StepResult> steps = runner.run();
             List<Report.Run> runs = new ArrayList<>();
             runs.add(new Report.Run("consultbridge", o, steps));
+            if (server != null) {
+                server.destroy(); // the Janus run must not share the cores with an idle ConsultBridge
+                server.waitFor();
+                server = null;
+            }
+            if (target.equals("both")) {
+                runs.add(JanusRun.run(o, System.out));
+            }
             Report.write(o.out(), runs);
-            System.out.printf("%nconsultbridge: %d concurrent consultations within the objectives. Report: %s%n",
-                    runs.get(0).maxConsultations(), o.out().resolve("report.html").toAbsolutePath());
+            printCapacities(runs, o);
         } finally {
             if (server != null) {
                 server.destroy();
             }
         }
         System.exit(0);
+    }
+
+    private static void printCapacities(List<Report.Run> runs, LoadOptions o) {
+        System.out.println();
+        for (Report.Run r : runs) {
+            System.out.printf("%s: %d concurrent consultations within the objectives.%n", r.target(),
+                    r.maxConsultations());
+        }
+        System.out.println("Report: " + o.out().resolve("report.html").toAbsolutePath());
     }
 
     static LoadOptions options(Map<String, String> a, URI url, String secret, long pid) {

@@ -67,6 +67,12 @@ final class MediaPeer implements AutoCloseable {
     private String remoteFingerprint;
     private DtlsSession dtls;
     private SrtpTransformer srtp;
+    /** Our DTLS role, decided by the remote a=setup (RFC 5763 §5): client unless the remote says it is active. */
+    private DtlsRole dtlsRole = DtlsRole.CLIENT;
+    /** False against a full ICE agent that offered (Janus's subscribe offer): we are then the controlled agent. */
+    private boolean iceControlling = true;
+    private boolean checkSucceeded;
+    private boolean nominatedByPeer;
     private final CompletableFuture<Void> iceDone = new CompletableFuture<>();
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
     /** Upstream rate limit: when the link is next free (nanos). */
@@ -112,29 +118,70 @@ final class MediaPeer implements AutoCloseable {
         return remoteUfrag;
     }
 
-    /** Takes the server's ICE credentials, fingerprint and first UDP candidate from its SDP. */
+    /** The address our socket is bound to: the host candidate we announce to a full ICE agent. */
+    InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    /**
+     * Called before {@link #connect()} when the remote is a full ICE agent that sent the offer: it is then the
+     * controlling agent and nominates (RFC 8445 §6.1.1), we check as the controlled one.
+     */
+    void setIceControlled() {
+        iceControlling = false;
+    }
+
+    /**
+     * Takes the remote ICE credentials, fingerprint, DTLS role and UDP candidate from its SDP. The candidate may sit
+     * in any m-line (a bundled full ICE agent lists them in the first one only); a host candidate is preferred.
+     */
     void setRemoteDescription(String sdp) throws SdpException {
         SessionDescription d = SessionDescription.parse(sdp);
         MediaDescription m = d.media().stream().filter(x -> x.port() != 0).findFirst()
                 .orElseThrow(() -> new SdpException("no active m-line"));
-        String cand = m.candidates().stream().filter(c -> c.contains(" udp ") || c.contains(" UDP "))
-                .findFirst().orElseThrow(() -> new SdpException("no UDP candidate"));
+        java.util.List<String> udp = d.media().stream().flatMap(x -> x.candidates().stream())
+                .filter(c -> c.split(" ").length >= 8 && c.split(" ")[2].equalsIgnoreCase("udp")).toList();
+        String cand = udp.stream().filter(c -> c.contains(" typ host")).findFirst()
+                .or(() -> udp.stream().findFirst()).orElseThrow(() -> new SdpException("no UDP candidate"));
         String[] f = cand.split(" ");
         remote = new InetSocketAddress(f[4], Integer.parseInt(f[5]));
         remoteUfrag = m.iceUfrag();
         remotePwd = m.icePwd().getBytes(StandardCharsets.UTF_8);
         remoteFingerprint = m.fingerprint().value();
+        // RFC 5763 §5: the remote active means it opens DTLS, so we serve; passive or actpass: we are the client
+        dtlsRole = m.setup() == org.consultbridge.bridge.sdp.Setup.ACTIVE ? DtlsRole.SERVER : DtlsRole.CLIENT;
     }
 
-    /** ICE (nominating checks until answered), then the DTLS handshake as client. */
+    /**
+     * ICE (checks until answered; nominating when controlling), then the DTLS handshake in the role the SDP gave
+     * us. As server the session is listening from the start: the remote client may send its ClientHello as soon as
+     * its own ICE check succeeded, before ours did.
+     */
     CompletableFuture<Void> connect() {
         loop.execute(this::sendCheck);
+        if (dtlsRole == DtlsRole.SERVER) {
+            loop.execute(this::startDtls);
+        }
         iceDone.thenRun(() -> {
-            dtls = new DtlsSession(certificate, DtlsRole.CLIENT, this::sendDtls, new DtlsListener() {
+            if (dtlsRole == DtlsRole.CLIENT) {
+                loop.execute(this::startDtls);
+            }
+            loop.scheduleAtFixedRate(this::sendConsentCheck, CONSENT_INTERVAL_MS, CONSENT_INTERVAL_MS,
+                    TimeUnit.MILLISECONDS);
+        });
+        return connected;
+    }
+
+    private void startDtls() {
+        if (dtls != null || closed) {
+            return;
+        }
+        DtlsRole role = dtlsRole;
+        dtls = new DtlsSession(certificate, role, this::sendDtls, new DtlsListener() {
                 @Override
                 public void onHandshakeComplete(SrtpKeys keys) {
                     loop.execute(() -> {
-                        srtp = SrtpTransformer.create(keys, DtlsRole.CLIENT);
+                        srtp = SrtpTransformer.create(keys, role);
                         connected.complete(null);
                     });
                 }
@@ -148,12 +195,8 @@ final class MediaPeer implements AutoCloseable {
                 public void onClosed() {
                 }
             });
-            dtls.setRemoteFingerprint("sha-256", remoteFingerprint);
-            dtls.start();
-            loop.scheduleAtFixedRate(this::sendConsentCheck, CONSENT_INTERVAL_MS, CONSENT_INTERVAL_MS,
-                    TimeUnit.MILLISECONDS);
-        });
-        return connected;
+        dtls.setRemoteFingerprint("sha-256", remoteFingerprint);
+        dtls.start();
     }
 
     private void sendCheck() {
@@ -170,15 +213,48 @@ final class MediaPeer implements AutoCloseable {
         }
     }
 
-    /** RFC 8445 §7.2.2 / §8.1.1: controlling agent, regular nomination collapsed into USE-CANDIDATE on first check. */
+    /**
+     * RFC 8445 §7.2.2 / §8.1.1: as controlling agent, regular nomination collapsed into USE-CANDIDATE on the first
+     * check; as controlled agent (§7.2.5), plain checks: the remote nominates.
+     */
     private void sendBindingRequest() {
-        byte[] req = StunMessageBuilder.bindingRequest(StunMessageBuilder.newTransactionId())
+        StunMessageBuilder b = StunMessageBuilder.bindingRequest(StunMessageBuilder.newTransactionId())
                 .username(remoteUfrag + ":" + ufrag)
-                .priority(1_845_501_695L)
-                .iceControlling(ThreadLocalRandom.current().nextLong())
-                .useCandidate()
-                .build(remotePwd, true);
-        emit(Unpooled.wrappedBuffer(req), true);
+                .priority(1_845_501_695L);
+        if (iceControlling) {
+            b.iceControlling(ThreadLocalRandom.current().nextLong()).useCandidate();
+        } else {
+            b.iceControlled(ThreadLocalRandom.current().nextLong());
+        }
+        emit(Unpooled.wrappedBuffer(b.build(remotePwd, true)), true);
+    }
+
+    /** Our checks succeeded, and (controlled) the remote has nominated our pair (RFC 8445 §7.3.1.5, §8.1.1). */
+    private void maybeIceDone() {
+        if (checkSucceeded && (iceControlling || nominatedByPeer)) {
+            iceDone.complete(null);
+        }
+    }
+
+    /**
+     * A full ICE agent checks our candidate too (RFC 8445 §7.3): a Binding request for "ourUfrag:theirUfrag" whose
+     * MESSAGE-INTEGRITY verifies with our password gets a success response carrying the source address it came
+     * from (§7.3.1.1, RFC 5389 §10.1.2). Anything else is dropped silently, as §7.3 allows for a bad USERNAME.
+     */
+    private void answerCheck(StunMessage m, InetSocketAddress sender) {
+        String user = m.username();
+        if (user == null || !user.startsWith(ufrag + ":")
+                || !m.checkMessageIntegrity(pwd.getBytes(StandardCharsets.UTF_8))) {
+            metrics.malformed.increment();
+            return;
+        }
+        byte[] resp = StunMessageBuilder.bindingSuccess(m.transactionId()).xorMappedAddress(sender)
+                .build(pwd.getBytes(StandardCharsets.UTF_8), true);
+        channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(resp), sender), channel.voidPromise());
+        if (m.hasUseCandidate() && !iceControlling) {
+            nominatedByPeer = true;
+            maybeIceDone();
+        }
     }
 
     private void sendDtls(byte[] data, int off, int len) {
@@ -254,6 +330,7 @@ final class MediaPeer implements AutoCloseable {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
             ByteBuf content = packet.content();
+            InetSocketAddress sender = packet.sender();
             if (!impairment.none()) {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
                 if (r.nextDouble() * 100 < impairment.lossPercent()) {
@@ -265,7 +342,7 @@ final class MediaPeer implements AutoCloseable {
                     ByteBuf copy = content.copy();
                     loop.schedule(() -> {
                         try {
-                            process(copy);
+                            process(copy, sender);
                         } finally {
                             copy.release();
                         }
@@ -273,7 +350,7 @@ final class MediaPeer implements AutoCloseable {
                     return;
                 }
             }
-            process(content);
+            process(content, sender);
         }
 
         @Override
@@ -287,7 +364,7 @@ final class MediaPeer implements AutoCloseable {
         }
     }
 
-    private void process(ByteBuf content) {
+    private void process(ByteBuf content, InetSocketAddress sender) {
         if (content.readableBytes() < 1) {
             return;
         }
@@ -295,8 +372,12 @@ final class MediaPeer implements AutoCloseable {
         if (first <= 3) {
             try {
                 StunMessage m = StunMessage.decode(content);
-                if (m.messageClass() == StunClass.SUCCESS_RESPONSE && m.checkMessageIntegrity(remotePwd)) {
-                    iceDone.complete(null);
+                if (m.messageClass() == StunClass.SUCCESS_RESPONSE && remotePwd != null
+                        && m.checkMessageIntegrity(remotePwd)) {
+                    checkSucceeded = true;
+                    maybeIceDone();
+                } else if (m.messageClass() == StunClass.REQUEST) {
+                    answerCheck(m, sender);
                 }
             } catch (StunException e) {
                 metrics.malformed.increment();

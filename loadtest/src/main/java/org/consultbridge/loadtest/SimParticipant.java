@@ -29,7 +29,7 @@ import org.consultbridge.bridge.sdp.ClientSdp;
  * peer connection that decrypts what the bridge forwards, measures loss and added latency (the send time travels
  * in the payload), and sends the feedback a browser would (receiver reports, NACK).
  */
-final class SimParticipant implements AutoCloseable {
+final class SimParticipant implements Participant {
 
     /** Marks our payloads: "CBLT", then the sender's System.nanoTime(). */
     static final int MAGIC = 0x43424C54;
@@ -105,16 +105,19 @@ final class SimParticipant implements AutoCloseable {
         this.videoKbps = videoKbps;
     }
 
-    String id() {
+    @Override
+    public String id() {
         return participantId;
     }
 
-    boolean joined() {
+    @Override
+    public boolean joined() {
         return joined;
     }
 
     /** Connects and joins; media starts once the publish transport is up. */
-    void start() {
+    @Override
+    public void start() {
         startNanos = System.nanoTime();
         HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
                 .buildAsync(wsUri, new Listener())
@@ -140,7 +143,7 @@ final class SimParticipant implements AutoCloseable {
         }
     }
 
-    private void fail(String why) {
+    void fail(String why) {
         if (!closed) {
             metrics.failures.increment();
             if (metrics.failureReasons.size() < 20) {
@@ -190,21 +193,12 @@ final class SimParticipant implements AutoCloseable {
         debug("recv " + m.path("type").asText());
         switch (m.path("type").asText()) {
             case "welcome" -> {
-                pub = new MediaPeer(group, bind, certificate, new PublishReceiver(), metrics, impairment);
-                String offer = ClientSdp.publishOffer(pub.transport(), audioSsrc, videoSsrc, videoSsrc + 1);
+                String offer = ClientSdp.publishOffer(newPublishPeer().transport(), audioSsrc, videoSsrc, videoSsrc + 1);
                 send(JSON.createObjectNode().put("type", "publishOffer").put("id", 2).put("sdp", offer));
             }
             case "publishAnswer" -> {
                 pub.setRemoteDescription(m.path("sdp").asText());
-                pub.connect().whenComplete((v, e) -> {
-                    if (e != null) {
-                        fail("publish transport failed: " + e);
-                    } else {
-                        debug("publish connected");
-                        pub.loop().execute(this::startMedia);
-                        publishing.complete(null);
-                    }
-                });
+                connectPublish();
             }
             case "subscribeOffer" -> onSubscribeOffer(m.path("sdp").asText());
             case "error" -> fail("error " + m.path("code").asText() + ": " + m.path("message").asText());
@@ -225,22 +219,68 @@ final class SimParticipant implements AutoCloseable {
             }
         }
         if (fresh) {
-            sub = new MediaPeer(group, bind, certificate, new SubscribeReceiver(), metrics, impairment);
+            newSubscribePeer();
         }
         String answer = ClientSdp.subscribeAnswer(sub.transport(), offer);
         send(JSON.createObjectNode().put("type", "subscribeAnswer").put("id", 3).put("sdp", answer));
         if (fresh && offer.contains("a=sendonly")) {
-            MediaPeer peer = sub;
-            peer.setRemoteDescription(offer);
-            peer.connect().whenComplete((v, e) -> {
-                if (e != null) {
-                    fail("subscribe transport failed: " + e);
-                } else {
-                    debug("subscribe connected");
-                    peer.loop().scheduleAtFixedRate(() -> sendReports(peer), 1, 1, TimeUnit.SECONDS);
-                }
-            });
+            sub.setRemoteDescription(offer);
+            connectSubscribe();
         }
+    }
+
+    // ---------------------------------------------------------------- the media side, shared with JanusParticipant
+    // (which brings its own signalling and drives these instead of start())
+
+    /** Marks the start of joining, from which join time and time to first frame are measured. */
+    void markJoinStart() {
+        startNanos = System.nanoTime();
+    }
+
+    long audioSsrc() {
+        return audioSsrc;
+    }
+
+    long videoSsrc() {
+        return videoSsrc;
+    }
+
+    /** The publish peer connection, sending our media once connected. */
+    MediaPeer newPublishPeer() throws InterruptedException {
+        pub = new MediaPeer(group, bind, certificate, new PublishReceiver(), metrics, impairment);
+        return pub;
+    }
+
+    /** After its remote description: ICE, DTLS, then media. */
+    void connectPublish() {
+        pub.connect().whenComplete((v, e) -> {
+            if (e != null) {
+                fail("publish transport failed: " + e);
+            } else {
+                debug("publish connected");
+                pub.loop().execute(this::startMedia);
+                publishing.complete(null);
+            }
+        });
+    }
+
+    /** The subscribe peer connection, measuring what it receives. */
+    MediaPeer newSubscribePeer() throws InterruptedException {
+        sub = new MediaPeer(group, bind, certificate, new SubscribeReceiver(), metrics, impairment);
+        return sub;
+    }
+
+    /** After its remote description: ICE, DTLS, then receiver reports once a second. */
+    void connectSubscribe() {
+        MediaPeer peer = sub;
+        peer.connect().whenComplete((v, e) -> {
+            if (e != null) {
+                fail("subscribe transport failed: " + e);
+            } else {
+                debug("subscribe connected");
+                peer.loop().scheduleAtFixedRate(() -> sendReports(peer), 1, 1, TimeUnit.SECONDS);
+            }
+        });
     }
 
     // ---------------------------------------------------------------- sending (publish loop)
