@@ -57,6 +57,11 @@ final class WsClient implements AutoCloseable {
         ws.sendText(text, true).join();
     }
 
+    /** Sends without waiting: the server may close the connection while the frame is still being written. */
+    void sendAndForget(String text) {
+        ws.sendText(text, true).exceptionally(e -> null);
+    }
+
     void send(Object... keyValues) throws Exception {
         var node = JSON.createObjectNode();
         for (int i = 0; i < keyValues.length; i += 2) {
