@@ -30,6 +30,18 @@ public interface BridgeEndpoint {
     /** Accepts the browser's answer to the last subscribe offer. */
     void acceptSubscribeAnswer(String sdpAnswer) throws SdpException;
 
+    /**
+     * The endpoint whose video this one should see best (for a doctor, the telemedicine room's camera): the
+     * allocator gives it the highest layer the downlink carries before anybody else. Null: no preference.
+     */
+    void setMainSource(String endpointId);
+
+    /** Caps the simulcast layer this endpoint receives from every source (0 lowest); for small views. */
+    void setMaxLayer(int layer);
+
+    /** What this endpoint receives and how its downlink is doing. */
+    ReceiveQuality receiveQuality();
+
     /** Snapshot of this endpoint's transport state and counters. */
     EndpointStats stats();
 

@@ -9,6 +9,13 @@ public interface EndpointListener {
     /** A transport of this endpoint changed state. */
     void transportStateChanged(TransportDirection direction, TransportState state);
 
+    /**
+     * Video from {@code sourceEndpointId} to this endpoint was suspended (its downlink cannot carry the lowest
+     * layer: audio only) or resumed.
+     */
+    default void videoSuspended(String sourceEndpointId, boolean suspended) {
+    }
+
     EndpointListener NONE = new EndpointListener() {
         @Override
         public void subscribeRenegotiationNeeded() {

@@ -24,8 +24,34 @@ final class Consumer {
     boolean negotiated;
     /** False once the producer is gone: the m-line is then offered with port 0. */
     boolean active = true;
-    /** Video only: forwarding starts on a keyframe, so the receiver's decoder never starts mid-frame. */
-    boolean started;
+    /**
+     * Layer the allocator wants this receiver to get: an index into the producer's streams, or -1 when video to it
+     * is suspended (its link cannot carry even the lowest layer).
+     */
+    int targetLayer;
+    /**
+     * Layer being forwarded, or -1 before the first keyframe: video forwarding starts, and switches layer, only on
+     * a keyframe of the new layer, so the receiver's decoder never starts mid-frame. Audio is always 0.
+     */
+    int currentLayer = -1;
+    long layerSwitches;
+    /** Scratch for the allocator. */
+    int pendingLayer;
+    /** The subscriber cannot take more than this layer (e.g. a small tile); set over signalling. */
+    int maxLayer = Integer.MAX_VALUE;
+
+    // Rewriting, so that the receiver sees one continuous stream across layer switches: out = in + offset.
+    int seqOffset;
+    long tsOffset;
+    int pictureIdOffset;
+    int tl0PicIdxOffset;
+    /** First input sequence number of the current layer: older packets of it predate the switch and are dropped. */
+    int switchSeq;
+    int lastSeqOut = -1;
+    long lastTsOut;
+    int lastPictureIdOut = -1;
+    int lastTl0PicIdxOut = -1;
+    long lastOutNanos;
 
     long packetsSent;
     long octetsSent;
@@ -48,7 +74,58 @@ final class Consumer {
         this.mid = mid;
         this.ssrc = ssrc;
         this.rtxSsrc = rtxSsrc;
-        this.started = !producer.video;
+        this.currentLayer = producer.video ? -1 : 0;
+        this.targetLayer = producer.video ? producer.streams.length - 1 : 0;
+    }
+
+    boolean started() {
+        return currentLayer >= 0;
+    }
+
+    /** The stream being forwarded, or null. */
+    InboundStream currentStream() {
+        return currentLayer >= 0 ? producer.streams[currentLayer] : null;
+    }
+
+    /** Asks for a keyframe of the layer this receiver gets, or is about to get. */
+    void requestKeyframe(long nowNanos) {
+        int layer = currentLayer >= 0 ? currentLayer : targetLayer;
+        if (layer >= 0 && layer < producer.streams.length) {
+            producer.streams[layer].requestKeyframe(nowNanos);
+        }
+    }
+
+    /**
+     * Starts forwarding {@code s} from its keyframe {@code pkt}. After an earlier layer, the offsets make the new
+     * layer continue where the old one stopped: the next sequence number, the timestamp advanced by the wall-clock
+     * time since the last packet, the next picture id and TL0PICIDX (as Jitsi Videobridge and mediasoup do).
+     */
+    void switchTo(InboundStream s, io.netty.buffer.ByteBuf pkt, boolean vp8, long nowNanos) {
+        int inSeq = org.consultbridge.bridge.rtp.RtpPacket.sequenceNumber(pkt);
+        long inTs = org.consultbridge.bridge.rtp.RtpPacket.timestamp(pkt);
+        if (lastSeqOut >= 0) {
+            seqOffset = (lastSeqOut + 1 - inSeq) & 0xFFFF;
+            long ticks = Math.max(1, (nowNanos - lastOutNanos) * producer.clockRate / 1_000_000_000L);
+            tsOffset = (lastTsOut + ticks - inTs) & 0xFFFF_FFFFL;
+            if (vp8) {
+                int off = org.consultbridge.bridge.rtp.RtpPacket.payloadOffset(pkt);
+                int len = org.consultbridge.bridge.rtp.RtpPacket.payloadLength(pkt);
+                int pos = org.consultbridge.bridge.rtp.Vp8Payload.pictureIdPosition(pkt, off, len);
+                if (pos >= 0 && lastPictureIdOut >= 0) {
+                    pictureIdOffset = (lastPictureIdOut + 1
+                            - org.consultbridge.bridge.rtp.Vp8Payload.pictureIdAt(pkt, pos)) & 0x7FFF;
+                }
+                int tl0 = org.consultbridge.bridge.rtp.Vp8Payload.tl0PicIdxPosition(pkt, off, len);
+                if (tl0 >= 0 && lastTl0PicIdxOut >= 0) {
+                    tl0PicIdxOffset = (lastTl0PicIdxOut + 1 - pkt.getUnsignedByte(tl0)) & 0xFF;
+                }
+            }
+        }
+        if (currentLayer >= 0 && currentLayer != s.layer) {
+            layerSwitches++;
+        }
+        currentLayer = s.layer;
+        switchSeq = inSeq;
     }
 
     /** Applies the subscriber's answer: which payload types it takes and which extension ids it uses. */

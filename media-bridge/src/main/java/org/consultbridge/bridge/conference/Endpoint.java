@@ -12,6 +12,7 @@ import java.util.Set;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.bridge.api.EndpointListener;
 import org.consultbridge.bridge.api.EndpointStats;
+import org.consultbridge.bridge.api.ReceiveQuality;
 import org.consultbridge.bridge.api.TransportDirection;
 import org.consultbridge.bridge.api.TransportState;
 import org.consultbridge.bridge.dtls.DtlsRole;
@@ -58,7 +59,8 @@ final class Endpoint implements BridgeEndpoint {
     Transport subscribe;
 
     private final Map<String, Producer> producersByMid = new LinkedHashMap<>();
-    private final LongObjectHashMap<Producer> producersBySsrc = new LongObjectHashMap<>();
+    /** Media and RTX SSRCs of every incoming stream. */
+    private final LongObjectHashMap<InboundStream> streamsBySsrc = new LongObjectHashMap<>();
     private boolean publishNegotiated;
 
     /** Consumers in the order of the subscribe offer's m-lines (m-lines are never removed, only disabled). */
@@ -71,6 +73,12 @@ final class Endpoint implements BridgeEndpoint {
     private boolean subscribeDirty;
     private boolean subscribeTransportUsed;
     private boolean closed;
+    /** The source whose video this endpoint should see best; see {@link #setMainSource}. */
+    private String mainSourceId;
+    /** The downlink budget the allocator spends; unlimited until a bandwidth estimate exists. */
+    long availableBps = Long.MAX_VALUE;
+    /** Highest layer this endpoint takes from any source; see {@link #setMaxLayer}. */
+    private int maxLayer = Integer.MAX_VALUE;
 
     Endpoint(SfuBridge bridge, Conference conference, String id, EndpointListener listener) {
         this.bridge = bridge;
@@ -119,11 +127,13 @@ final class Endpoint implements BridgeEndpoint {
             }
             Producer p = new Producer(this, track, bridge.allocator());
             producersByMid.put(track.mid(), p);
-            if (p.ssrc != 0) {
-                producersBySsrc.put(p.ssrc, p);
-            }
-            if (p.rtxSsrc != 0) {
-                producersBySsrc.put(p.rtxSsrc, p);
+            for (InboundStream st : p.streams) {
+                if (st.ssrc != 0) {
+                    streamsBySsrc.put(st.ssrc, st);
+                }
+                if (st.rtxSsrc != 0) {
+                    streamsBySsrc.put(st.rtxSsrc, st);
+                }
             }
             conference.producerAdded(p);
         }
@@ -190,7 +200,7 @@ final class Endpoint implements BridgeEndpoint {
                 c.applyAnswer(answer.acceptedPayloadTypesByMid().getOrDefault(c.mid, Set.of()),
                         answer.extensionIdsByUri());
                 if (subscribe.isConnected()) {
-                    c.producer.requestKeyframe(System.nanoTime());
+                    c.requestKeyframe(System.nanoTime());
                 }
             }
         }
@@ -216,6 +226,7 @@ final class Endpoint implements BridgeEndpoint {
         long ssrc = uniqueSsrc();
         long rtxSsrc = producer.video ? uniqueSsrc() : 0;
         Consumer c = new Consumer(producer, this, String.valueOf(nextSubscribeMid++), ssrc, rtxSsrc);
+        c.maxLayer = maxLayer;
         consumers.add(c);
         consumersBySsrc.put(ssrc, c);
         producer.addConsumer(c);
@@ -258,7 +269,7 @@ final class Endpoint implements BridgeEndpoint {
             long now = System.nanoTime();
             for (Consumer c : consumers) {
                 if (c.active && c.negotiated) {
-                    c.producer.requestKeyframe(now);
+                    c.requestKeyframe(now);
                 }
             }
         }
@@ -272,54 +283,61 @@ final class Endpoint implements BridgeEndpoint {
     /** A decrypted RTP packet from this endpoint's publish transport. Takes no ownership of {@code pkt}. */
     void onRtp(Transport from, ByteBuf pkt, long nowNanos) {
         long ssrc = RtpPacket.ssrc(pkt);
-        Producer p = producersBySsrc.get(ssrc);
-        if (p == null) {
-            p = learnSsrc(pkt, ssrc);
-            if (p == null) {
+        InboundStream s = streamsBySsrc.get(ssrc);
+        if (s == null) {
+            s = learnSsrc(pkt, ssrc);
+            if (s == null) {
                 bridge.drop(DropReason.UNKNOWN_SSRC);
                 return;
             }
         }
-        if (ssrc == p.rtxSsrc) {
-            onRtx(from, p, pkt, nowNanos);
+        if (ssrc == s.rtxSsrc) {
+            onRtx(from, s, pkt, nowNanos);
             return;
         }
         int pt = RtpPacket.payloadType(pkt);
-        int canonicalPt = p.canonicalPt[pt];
+        int canonicalPt = s.producer.canonicalPt[pt];
         if (canonicalPt < 0) {
             bridge.drop(canonicalPt == Producer.PT_RTX ? DropReason.RTX_NOT_FORWARDED : DropReason.UNKNOWN_PAYLOAD_TYPE);
             return;
         }
-        onMedia(from, p, pkt, pt, canonicalPt, nowNanos, false);
+        onMedia(from, s, pkt, pt, canonicalPt, nowNanos, false);
     }
 
-    private void onMedia(Transport from, Producer p, ByteBuf pkt, int pt, int canonicalPt, long nowNanos,
+    private void onMedia(Transport from, InboundStream s, ByteBuf pkt, int pt, int canonicalPt, long nowNanos,
                          boolean repaired) {
+        Producer p = s.producer;
         int seq = RtpPacket.sequenceNumber(pkt);
         if (p.video) {
-            if (p.cache.contains(seq, nowNanos)) {
+            if (s.cache.contains(seq, nowNanos)) {
                 bridge.drop(DropReason.DUPLICATE);
                 return;
             }
             if (!repaired) {
-                detectUpstreamLoss(p, seq);
+                detectUpstreamLoss(s, seq);
             }
-            p.cache.put(seq, pkt, nowNanos);
+            s.cache.put(seq, pkt, nowNanos);
         }
+        int bytes = pkt.readableBytes();
         from.rtpPacketsIn++;
-        from.rtpBytesIn += pkt.readableBytes();
-        p.receiveStats.onPacket(seq, RtpPacket.timestamp(pkt), nowNanos);
+        from.rtpBytesIn += bytes;
+        s.onPacket(bytes, nowNanos);
+        s.receiveStats.onPacket(seq, RtpPacket.timestamp(pkt), nowNanos);
         boolean keyframe = false;
+        byte kind = 0;
         if (p.video) {
             int off = RtpPacket.payloadOffset(pkt);
             int len = RtpPacket.payloadLength(pkt);
-            byte kind = p.codecKind[pt];
+            kind = p.codecKind[pt];
             keyframe = kind == 1 ? Vp8Payload.isKeyframe(pkt, off, len)
                     : kind == 2 && H264Payload.isKeyframe(pkt, off, len);
+            if (keyframe) {
+                s.lastKeyframeNanos = nowNanos;
+            }
         }
         Consumer[] targets = p.consumerArray;
         for (Consumer c : targets) {
-            forward(c, pkt, canonicalPt, keyframe, nowNanos);
+            forward(c, s, pkt, canonicalPt, kind, keyframe, nowNanos);
         }
     }
 
@@ -327,7 +345,8 @@ final class Endpoint implements BridgeEndpoint {
      * RFC 4588 §4: an RTX packet carries the original sequence number (OSN) in its first two payload bytes. Restored
      * to the original packet, it is forwarded like one that arrived in time; padding-only RTX are bandwidth probes.
      */
-    private void onRtx(Transport from, Producer p, ByteBuf rtx, long nowNanos) {
+    private void onRtx(Transport from, InboundStream s, ByteBuf rtx, long nowNanos) {
+        Producer p = s.producer;
         int payloadOffset = RtpPacket.payloadOffset(rtx);
         int payloadLength = RtpPacket.payloadLength(rtx);
         if (payloadLength <= 2) {
@@ -335,7 +354,7 @@ final class Endpoint implements BridgeEndpoint {
             return;
         }
         int apt = p.aptByPt[RtpPacket.payloadType(rtx)];
-        if (apt < 0 || p.canonicalPt[apt] < 0 || p.ssrc == 0) {
+        if (apt < 0 || p.canonicalPt[apt] < 0 || s.ssrc == 0) {
             bridge.drop(DropReason.RTX_NOT_FORWARDED);
             return;
         }
@@ -347,8 +366,8 @@ final class Endpoint implements BridgeEndpoint {
             original.writeBytes(rtx, payloadOffset + 2, tail);
             RtpPacket.setSequenceNumber(original, rtx.getUnsignedShort(payloadOffset));
             RtpPacket.setPayloadType(original, apt);
-            RtpPacket.setSsrc(original, p.ssrc);
-            onMedia(from, p, original, apt, p.canonicalPt[apt], nowNanos, true);
+            RtpPacket.setSsrc(original, s.ssrc);
+            onMedia(from, s, original, apt, p.canonicalPt[apt], nowNanos, true);
         } finally {
             original.release();
         }
@@ -359,12 +378,12 @@ final class Endpoint implements BridgeEndpoint {
      * (RFC 4585 §6.2.1), before any receiver notices. Gaps larger than 64 are a restart or a long outage, where a
      * keyframe serves better than retransmissions.
      */
-    private void detectUpstreamLoss(Producer p, int seq) {
-        if (p.highestSeq < 0) {
-            p.highestSeq = seq;
+    private void detectUpstreamLoss(InboundStream s, int seq) {
+        if (s.highestSeq < 0) {
+            s.highestSeq = seq;
             return;
         }
-        int ahead = (seq - p.highestSeq) & 0xFFFF;
+        int ahead = (seq - s.highestSeq) & 0xFFFF;
         if (ahead == 0 || ahead >= 0x8000) {
             return; // late or duplicate
         }
@@ -372,59 +391,83 @@ final class Endpoint implements BridgeEndpoint {
             int missing = Math.min(ahead - 1, 16);
             int[] lost = nackScratch;
             for (int i = 0; i < missing; i++) {
-                lost[i] = (p.highestSeq + 1 + i) & 0xFFFF;
+                lost[i] = (s.highestSeq + 1 + i) & 0xFFFF;
             }
             ByteBuf nack = bridge.allocate(12 + 4 * missing + SrtpTransformer.MAX_TRAILER);
-            RtcpWriter.writeNack(nack, publish.rtcpSsrc, p.ssrc, lost, missing);
+            RtcpWriter.writeNack(nack, publish.rtcpSsrc, s.ssrc, lost, missing);
             bridge.sendRtcp(publish, nack);
-            p.nacksSent++;
+            s.nacksSent++;
         }
-        p.highestSeq = seq;
+        s.highestSeq = seq;
     }
 
     private final int[] nackScratch = new int[16];
 
     /**
      * Without a=ssrc lines (Chromium's simulcast offers have none) a stream is bound to its m-line by the mid
-     * header extension of its first packets (RFC 8843 §9.2); a repaired-rid marks it as RTX (RFC 8852).
+     * header extension of its first packets (RFC 8843 §9.2), to its simulcast layer by the rid extension, and a
+     * repaired-rid marks it as the RTX of that layer (RFC 8852 §3).
      */
-    private Producer learnSsrc(ByteBuf pkt, long ssrc) {
+    private InboundStream learnSsrc(ByteBuf pkt, long ssrc) {
         for (Producer p : producersByMid.values()) {
-            if (p.midExtensionId == 0) {
-                continue;
-            }
-            int off = RtpPacket.findExtension(pkt, p.midExtensionId);
-            if (off < 0 || RtpPacket.extensionLength(pkt, p.midExtensionId) != p.midBytes.length) {
-                continue;
-            }
-            boolean match = true;
-            for (int i = 0; i < p.midBytes.length && match; i++) {
-                match = pkt.getByte(off + i) == p.midBytes[i];
-            }
-            if (!match) {
+            if (p.midExtensionId == 0 || !extensionEquals(pkt, p.midExtensionId, p.midBytes)) {
                 continue;
             }
             int pt = RtpPacket.payloadType(pkt);
-            boolean rtx = p.canonicalPt[pt] == Producer.PT_RTX
-                    || (p.repairedRidExtensionId != 0 && RtpPacket.findExtension(pkt, p.repairedRidExtensionId) >= 0);
-            if (rtx) {
-                if (p.rtxSsrc == 0) {
-                    p.rtxSsrc = ssrc;
-                    producersBySsrc.put(ssrc, p);
+            boolean repaired = p.repairedRidExtensionId != 0
+                    && RtpPacket.findExtension(pkt, p.repairedRidExtensionId) >= 0;
+            boolean rtx = p.canonicalPt[pt] == Producer.PT_RTX || repaired;
+            InboundStream s = p.streams[0];
+            if (p.simulcast) {
+                int ridId = repaired ? p.repairedRidExtensionId : p.ridExtensionId;
+                s = null;
+                for (InboundStream candidate : p.streams) {
+                    if (ridId != 0 && extensionEquals(pkt, ridId, candidate.ridBytes)) {
+                        s = candidate;
+                        break;
+                    }
                 }
-                return p.rtxSsrc == ssrc ? p : null;
+                if (s == null) {
+                    return null; // a layer we did not agree to, or no rid yet
+                }
             }
-            if (p.ssrc == 0) {
-                p.bindSsrc(ssrc);
-                producersBySsrc.put(ssrc, p);
-                return p;
+            if (rtx) {
+                if (s.rtxSsrc == 0) {
+                    s.rtxSsrc = ssrc;
+                    streamsBySsrc.put(ssrc, s);
+                }
+                return s.rtxSsrc == ssrc ? s : null;
             }
-            return null; // a second stream on one m-line: simulcast layers are not taken yet
+            if (s.ssrc == 0) {
+                s.bindSsrc(ssrc);
+                streamsBySsrc.put(ssrc, s);
+                return s;
+            }
+            return null; // a second stream for one layer: not ours to guess
         }
         return null;
     }
 
-    private void forward(Consumer c, ByteBuf pkt, int canonicalPt, boolean keyframe, long nowNanos) {
+    private static boolean extensionEquals(ByteBuf pkt, int id, byte[] value) {
+        int off = RtpPacket.findExtension(pkt, id);
+        if (off < 0 || RtpPacket.extensionLength(pkt, id) != value.length) {
+            return false;
+        }
+        for (int i = 0; i < value.length; i++) {
+            if (pkt.getByte(off + i) != value[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Forwards one packet of stream {@code s} to consumer {@code c} if it carries the layer the consumer receives.
+     * A layer change happens on a keyframe of the target layer (asked for with PLI until it comes); from then on
+     * the sequence numbers, timestamps and VP8 picture id / TL0PICIDX are offset so the receiver sees one stream.
+     */
+    private void forward(Consumer c, InboundStream s, ByteBuf pkt, int canonicalPt, byte codecKind, boolean keyframe,
+                         long nowNanos) {
         if (!c.negotiated || !c.acceptedPt[canonicalPt]) {
             return;
         }
@@ -432,21 +475,69 @@ final class Endpoint implements BridgeEndpoint {
         if (!t.isConnected()) {
             return;
         }
-        if (!c.started) {
-            if (!keyframe) {
-                c.producer.requestKeyframe(nowNanos);
-                return;
+        int inSeq = RtpPacket.sequenceNumber(pkt);
+        boolean video = s.producer.video;
+        if (video) {
+            if (s.layer != c.currentLayer) {
+                if (s.layer != c.targetLayer) {
+                    return;
+                }
+                if (!keyframe) {
+                    s.requestKeyframe(nowNanos);
+                    return;
+                }
+                c.switchTo(s, pkt, codecKind == 1, nowNanos);
+            } else {
+                if (((inSeq - c.switchSeq) & 0xFFFF) >= 0x8000) {
+                    return; // older than the keyframe we switched on
+                }
+                if (c.targetLayer != c.currentLayer && c.targetLayer >= 0) {
+                    s.producer.streams[c.targetLayer].requestKeyframe(nowNanos);
+                }
             }
-            c.started = true;
         }
+        int outSeq = (inSeq + c.seqOffset) & 0xFFFF;
+        long outTs = (RtpPacket.timestamp(pkt) + c.tsOffset) & 0xFFFF_FFFFL;
         ByteBuf out = bridge.allocate(pkt.readableBytes() + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
-        int written = RtpRewriter.copyRewritten(pkt, out, canonicalPt, RtpPacket.sequenceNumber(pkt),
-                RtpPacket.timestamp(pkt), c.ssrc, c.extensionIdMap);
+        int written = RtpRewriter.copyRewritten(pkt, out, canonicalPt, outSeq, outTs, c.ssrc, c.extensionIdMap);
+        if (video) {
+            boolean newest = c.lastSeqOut < 0 || ((outSeq - c.lastSeqOut) & 0xFFFF) < 0x8000;
+            if (codecKind == 1) {
+                rewriteVp8(c, out, newest);
+            }
+            if (newest) {
+                c.lastSeqOut = outSeq;
+                c.lastTsOut = outTs;
+                c.lastOutNanos = nowNanos;
+            }
+        }
         c.packetsSent++;
         c.octetsSent += written - RtpPacket.headerLength(out);
         t.rtpPacketsOut++;
         t.rtpBytesOut += written;
         bridge.sendRtp(t, out);
+    }
+
+    /** Offsets the VP8 picture id and TL0PICIDX (RFC 7741 §4.2) of a rewritten packet, in place. */
+    private static void rewriteVp8(Consumer c, ByteBuf out, boolean newest) {
+        int off = RtpPacket.payloadOffset(out);
+        int len = RtpPacket.payloadLength(out);
+        int pos = Vp8Payload.pictureIdPosition(out, off, len);
+        if (pos >= 0) {
+            int pictureId = (Vp8Payload.pictureIdAt(out, pos) + c.pictureIdOffset) & 0x7FFF;
+            Vp8Payload.setPictureIdAt(out, pos, pictureId);
+            if (newest) {
+                c.lastPictureIdOut = Vp8Payload.pictureIdAt(out, pos);
+            }
+        }
+        int tl0 = Vp8Payload.tl0PicIdxPosition(out, off, len);
+        if (tl0 >= 0) {
+            int value = (out.getUnsignedByte(tl0) + c.tl0PicIdxOffset) & 0xFF;
+            out.setByte(tl0, value);
+            if (newest) {
+                c.lastTl0PicIdxOut = value;
+            }
+        }
     }
 
     /** A decrypted RTCP compound packet from either transport. */
@@ -471,19 +562,21 @@ final class Endpoint implements BridgeEndpoint {
     }
 
     private void onSenderReport(ByteBuf pkt, int off, long nowNanos) {
-        Producer p = producersBySsrc.get(RtcpPacket.senderSsrc(pkt, off));
-        if (p != null && p.receiveStats != null && p.ssrc == RtcpPacket.senderSsrc(pkt, off)) {
-            p.lastSrNtpMiddle = NtpTime.middle32(RtcpPacket.srNtp(pkt, off));
-            p.lastSrArrivalNanos = nowNanos;
+        InboundStream s = streamsBySsrc.get(RtcpPacket.senderSsrc(pkt, off));
+        if (s != null && s.receiveStats != null && s.ssrc == RtcpPacket.senderSsrc(pkt, off)) {
+            s.lastSrNtpMiddle = NtpTime.middle32(RtcpPacket.srNtp(pkt, off));
+            s.lastSrArrivalNanos = nowNanos;
             long rtpTs = RtcpPacket.srRtpTimestamp(pkt, off);
             // Translated SR (RFC 3550 §7.2): the publisher's RTP time paired with the bridge's own NTP clock now.
             // Audio and video of one publisher shift alike, so receivers keep lip sync; RTT from the receivers'
             // LSR/DLSR is then measured against the bridge's clock.
             long ntpNow = NtpTime.nowNtp();
-            for (Consumer c : p.consumerArray) {
-                if (c.negotiated && c.started && c.subscriber.subscribe.isConnected()) {
+            // Each receiver gets the SR of the layer it receives, in its own (offset) timestamp space.
+            for (Consumer c : s.producer.consumerArray) {
+                if (c.negotiated && c.currentStream() == s && c.subscriber.subscribe.isConnected()) {
                     ByteBuf sr = bridge.allocate(64 + SrtpTransformer.MAX_TRAILER);
-                    RtcpWriter.writeSenderReport(sr, c.ssrc, ntpNow, rtpTs, c.packetsSent, c.octetsSent);
+                    RtcpWriter.writeSenderReport(sr, c.ssrc, ntpNow, (rtpTs + c.tsOffset) & 0xFFFF_FFFFL,
+                            c.packetsSent, c.octetsSent);
                     bridge.sendRtcp(c.subscriber.subscribe, sr);
                 }
             }
@@ -521,7 +614,7 @@ final class Endpoint implements BridgeEndpoint {
             Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(pkt, off));
             if (c != null) {
                 c.keyframeRequestsReceived++;
-                c.producer.requestKeyframe(nowNanos);
+                c.requestKeyframe(nowNanos);
             }
         } else if (fmt == 4) { // FIR, RFC 5104 §4.3.1: the media SSRC field is unused, targets are in the FCI
             int n = RtcpPacket.firEntries(pkt, off);
@@ -529,7 +622,7 @@ final class Endpoint implements BridgeEndpoint {
                 Consumer c = consumersBySsrc.get(RtcpPacket.firSsrc(pkt, off, i));
                 if (c != null) {
                     c.keyframeRequestsReceived++;
-                    c.producer.requestKeyframe(nowNanos);
+                    c.requestKeyframe(nowNanos);
                 }
             }
         }
@@ -558,10 +651,19 @@ final class Endpoint implements BridgeEndpoint {
         }
     }
 
+    /** Answers a NACK for {@code seq}, a sequence number of the receiver's (rewritten) stream. */
     private void retransmit(Consumer c, int seq, long nowNanos) {
         Transport t = subscribe;
-        ByteBuf cached = c.producer.cache.forResend(seq, nowNanos);
-        if (cached == null || !t.isConnected()) {
+        InboundStream s = c.currentStream();
+        if (s == null || !t.isConnected()) {
+            return;
+        }
+        int inSeq = (seq - c.seqOffset) & 0xFFFF;
+        if (((inSeq - c.switchSeq) & 0xFFFF) >= 0x8000) {
+            return; // before the last layer switch: that packet came from another layer
+        }
+        ByteBuf cached = s.cache.forResend(inSeq, nowNanos);
+        if (cached == null) {
             return;
         }
         int canonical = c.producer.canonicalPt[RtpPacket.payloadType(cached)];
@@ -571,8 +673,11 @@ final class Endpoint implements BridgeEndpoint {
             return;
         }
         ByteBuf out = bridge.allocate(cached.readableBytes() + 2 + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
-        RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq, RtpPacket.timestamp(cached), c.rtxSsrc,
-                c.extensionIdMap);
+        RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq,
+                (RtpPacket.timestamp(cached) + c.tsOffset) & 0xFFFF_FFFFL, c.rtxSsrc, c.extensionIdMap);
+        if (canonical == MediaCapabilities.PT_VP8) {
+            rewriteVp8(c, out, false);
+        }
         c.rtxSeq = (c.rtxSeq + 1) & 0xFFFF;
         // RFC 4588 §4: payload = original sequence number, then the original payload (and padding)
         int payloadOffset = RtpPacket.payloadOffset(out);
@@ -584,12 +689,12 @@ final class Endpoint implements BridgeEndpoint {
         bridge.sendRtp(t, out);
     }
 
-    void sendPli(Producer p) {
+    void sendPli(InboundStream s) {
         if (!publish.isConnected()) {
             return;
         }
         ByteBuf pli = bridge.allocate(32 + SrtpTransformer.MAX_TRAILER);
-        RtcpWriter.writePli(pli, publish.rtcpSsrc, p.ssrc);
+        RtcpWriter.writePli(pli, publish.rtcpSsrc, s.ssrc);
         bridge.sendRtcp(publish, pli);
     }
 
@@ -600,8 +705,10 @@ final class Endpoint implements BridgeEndpoint {
         }
         int count = 0;
         for (Producer p : producersByMid.values()) {
-            if (p.ssrc != 0 && p.receiveStats.packetsReceived() > 0) {
-                count++;
+            for (InboundStream s : p.streams) {
+                if (s.ssrc != 0 && s.receiveStats.packetsReceived() > 0) {
+                    count++;
+                }
             }
         }
         if (count == 0) {
@@ -612,27 +719,33 @@ final class Endpoint implements BridgeEndpoint {
         RtcpWriter.writeReceiverReport(rr, publish.rtcpSsrc, count);
         int written = 0;
         for (Producer p : producersByMid.values()) {
-            if (written == count || p.ssrc == 0 || p.receiveStats.packetsReceived() == 0) {
-                continue;
+            for (InboundStream s : p.streams) {
+                if (written == count || s.ssrc == 0 || s.receiveStats.packetsReceived() == 0) {
+                    continue;
+                }
+                long dlsr = s.lastSrArrivalNanos == 0 ? 0
+                        : ((nowNanos - s.lastSrArrivalNanos) * 65536L) / 1_000_000_000L;
+                RtcpWriter.writeReportBlock(rr, s.ssrc, reportedFractionLost(s, nowNanos),
+                        s.receiveStats.cumulativeLost(), s.receiveStats.extendedHighestSeq(),
+                        s.receiveStats.jitterRtpUnits(), s.lastSrNtpMiddle, s.lastSrNtpMiddle == 0 ? 0 : dlsr);
+                written++;
             }
-            long dlsr = p.lastSrArrivalNanos == 0 ? 0 : ((nowNanos - p.lastSrArrivalNanos) * 65536L) / 1_000_000_000L;
-            RtcpWriter.writeReportBlock(rr, p.ssrc, reportedFractionLost(p, nowNanos),
-                    p.receiveStats.cumulativeLost(), p.receiveStats.extendedHighestSeq(),
-                    p.receiveStats.jitterRtpUnits(), p.lastSrNtpMiddle, p.lastSrNtpMiddle == 0 ? 0 : dlsr);
-            written++;
         }
         bridge.sendRtcp(publish, rr);
     }
 
     /**
-     * The loss the publisher hears about: its own uplink's, or its weakest receiver's if that is worse. Chromium's
-     * loss-based rate control (draft-ietf-rmcat-gcc-02 §6) then sends what the weakest link can take. This stands in
-     * for per-receiver bandwidth estimation and simulcast layer choice (issue "Rural links"), which will let a
-     * strong receiver get more than a weak one.
+     * The loss the publisher hears about for one stream. Without simulcast, its weakest receiver's loss if that is
+     * worse than the uplink's: Chromium's loss-based rate control (draft-ietf-rmcat-gcc-02 §6) then sends what the
+     * weakest link can take. With simulcast only the uplink's own loss: each receiver gets the layer its link
+     * carries, so one weak receiver must not lower everybody's quality.
      */
-    private static int reportedFractionLost(Producer p, long nowNanos) {
-        int worst = p.receiveStats.fractionLostSinceLastReport();
-        for (Consumer c : p.consumerArray) {
+    private static int reportedFractionLost(InboundStream s, long nowNanos) {
+        int worst = s.receiveStats.fractionLostSinceLastReport();
+        if (s.producer.simulcast) {
+            return worst;
+        }
+        for (Consumer c : s.producer.consumerArray) {
             if (c.lastReportNanos != 0 && nowNanos - c.lastReportNanos < 3_000_000_000L) {
                 worst = Math.max(worst, c.fractionLost);
             }
@@ -643,6 +756,70 @@ final class Endpoint implements BridgeEndpoint {
     void checkConsent(long nowNanos) {
         publish.checkConsent(nowNanos);
         subscribe.checkConsent(nowNanos);
+    }
+
+    // ---------------------------------------------------------------- allocation
+
+    @Override
+    public void setMainSource(String endpointId) {
+        bridge.onLoop(() -> {
+            mainSourceId = endpointId;
+            allocate(System.nanoTime());
+            return null;
+        });
+    }
+
+    @Override
+    public void setMaxLayer(int layer) {
+        bridge.onLoop(() -> {
+            maxLayer = Math.max(0, layer);
+            for (Consumer c : consumers) {
+                c.maxLayer = maxLayer;
+            }
+            allocate(System.nanoTime());
+            return null;
+        });
+    }
+
+    /** Chooses the layer each received video gets (event loop, a few times a second). */
+    void allocate(long nowNanos) {
+        if (closed || consumers.isEmpty()) {
+            return;
+        }
+        Allocator.allocate(consumers, mainSourceId, availableBps, nowNanos, (c, suspended) ->
+                bridge.loop().execute(() -> {
+                    if (!closed) {
+                        listener.videoSuspended(c.producer.owner.id(), suspended);
+                    }
+                }));
+    }
+
+    @Override
+    public ReceiveQuality receiveQuality() {
+        return bridge.onLoop(() -> {
+            long now = System.nanoTime();
+            List<ReceiveQuality.ReceivedVideo> videos = new ArrayList<>();
+            int worstLoss = 0;
+            long rtt = -1;
+            for (Consumer c : consumers) {
+                if (!c.active || !c.negotiated) {
+                    continue;
+                }
+                if (c.lastReportNanos != 0 && now - c.lastReportNanos < 5_000_000_000L) {
+                    worstLoss = Math.max(worstLoss, c.fractionLost);
+                }
+                if (c.rttUnits >= 0) {
+                    rtt = Math.max(rtt, c.rttUnits * 1000 / 65536);
+                }
+                if (c.producer.video) {
+                    InboundStream s = c.currentStream();
+                    videos.add(new ReceiveQuality.ReceivedVideo(c.producer.owner.id(), c.currentLayer, c.targetLayer,
+                            c.producer.streams.length, c.targetLayer < 0, s == null ? 0 : s.bitrate(now)));
+                }
+            }
+            return new ReceiveQuality(availableBps == Long.MAX_VALUE ? -1 : availableBps, worstLoss / 256.0, rtt,
+                    List.copyOf(videos));
+        });
     }
 
     // ---------------------------------------------------------------- stats and life cycle

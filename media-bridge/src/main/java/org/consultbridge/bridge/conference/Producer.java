@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import org.consultbridge.bridge.rtp.RtpReceiveStatistics;
 import org.consultbridge.bridge.sdp.MediaCapabilities;
 import org.consultbridge.bridge.sdp.PublishedTrack;
 import org.consultbridge.bridge.sdp.RtpCodec;
@@ -18,12 +17,13 @@ import org.consultbridge.bridge.sdp.RtpCodec;
 final class Producer {
 
     static final String MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    static final String RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
     static final String REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
     /** Marks a payload type as the RTX of an accepted codec. */
     static final int PT_RTX = -2;
     static final int PT_NONE = -1;
     /** Keyframe requests to a publisher at most this often (RFC 4585 §3.4 asks feedback to be rate-limited). */
-    private static final long KEYFRAME_REQUEST_INTERVAL_NANOS = 300_000_000L;
+    static final long KEYFRAME_REQUEST_INTERVAL_NANOS = 300_000_000L;
 
     final Endpoint owner;
     final String mid;
@@ -35,27 +35,16 @@ final class Producer {
     final int[] canonicalPt = new int[128];
     /** Publisher RTX payload type -> its associated publisher payload type (RFC 4588 apt), or -1. */
     final int[] aptByPt = new int[128];
-    /** Video: recent packets for answering receivers' NACKs. */
-    final RetransmissionCache cache;
-    /** Highest sequence number seen, for detecting upstream loss (-1 before the first packet). */
-    int highestSeq = -1;
-    long nacksSent;
     /** Publisher payload type -> codec kind for keyframe detection: 1 VP8, 2 H264, 0 other. */
     final byte[] codecKind = new byte[128];
     final int midExtensionId;
+    final int ridExtensionId;
     final int repairedRidExtensionId;
-
-    long ssrc;
-    long rtxSsrc;
-    RtpReceiveStatistics receiveStats;
-    /** Middle 32 bits of the NTP time in the publisher's last SR, and when it arrived (for LSR/DLSR). */
-    long lastSrNtpMiddle;
-    long lastSrArrivalNanos;
-    private long lastKeyframeRequestNanos = Long.MIN_VALUE / 2;
-    int firSequence;
+    /** The streams this m-line carries: one, or one per simulcast layer, lowest quality first. */
+    final InboundStream[] streams;
+    final boolean simulcast;
     final List<Consumer> consumers = new ArrayList<>();
     Consumer[] consumerArray = new Consumer[0];
-    long keyframeRequestsSent;
 
     Producer(Endpoint owner, PublishedTrack track, io.netty.buffer.ByteBufAllocator alloc) {
         this.owner = owner;
@@ -63,7 +52,6 @@ final class Producer {
         this.midBytes = track.mid().getBytes(StandardCharsets.UTF_8);
         this.video = "video".equals(track.kind());
         this.track = track;
-        this.cache = video ? new RetransmissionCache(alloc) : null;
         Arrays.fill(canonicalPt, PT_NONE);
         Arrays.fill(aptByPt, -1);
         int rate = video ? 90000 : 48000;
@@ -88,24 +76,32 @@ final class Producer {
         }
         this.clockRate = rate;
         this.midExtensionId = track.extensionIds().getOrDefault(MID_URI, 0);
+        this.ridExtensionId = track.extensionIds().getOrDefault(RID_URI, 0);
         this.repairedRidExtensionId = track.extensionIds().getOrDefault(REPAIRED_RID_URI, 0);
-        if (!track.mediaSsrcs().isEmpty()) {
-            bindSsrc(track.mediaSsrcs().get(0));
-            Long rtx = track.rtxSsrcByMediaSsrc().get(ssrc);
-            if (rtx != null) {
-                rtxSsrc = rtx;
+        List<String> rids = video ? track.rids() : List.of();
+        this.simulcast = rids.size() > 1;
+        if (simulcast) {
+            // RFC 8853: each encoding is one stream, bound to its layer by the rid header extension (RFC 8852)
+            streams = new InboundStream[rids.size()];
+            for (int i = 0; i < streams.length; i++) {
+                streams[i] = new InboundStream(this, i, rids.get(i), alloc);
+            }
+        } else {
+            streams = new InboundStream[] {new InboundStream(this, 0, rids.isEmpty() ? null : rids.get(0), alloc)};
+            if (!track.mediaSsrcs().isEmpty()) {
+                InboundStream s = streams[0];
+                s.bindSsrc(track.mediaSsrcs().get(0));
+                Long rtx = track.rtxSsrcByMediaSsrc().get(s.ssrc);
+                if (rtx != null) {
+                    s.rtxSsrc = rtx;
+                }
             }
         }
     }
 
-    void bindSsrc(long newSsrc) {
-        this.ssrc = newSsrc;
-        this.receiveStats = new RtpReceiveStatistics(clockRate);
-    }
-
     void release() {
-        if (cache != null) {
-            cache.release();
+        for (InboundStream s : streams) {
+            s.release();
         }
     }
 
@@ -119,13 +115,13 @@ final class Producer {
         consumerArray = consumers.toArray(new Consumer[0]);
     }
 
-    /** Asks the publisher for a keyframe (PLI, RFC 4585 §6.3.1), at most once per interval. */
-    void requestKeyframe(long nowNanos) {
-        if (!video || ssrc == 0 || nowNanos - lastKeyframeRequestNanos < KEYFRAME_REQUEST_INTERVAL_NANOS) {
-            return;
+    /** The highest layer that is flowing, or -1 when none is. */
+    int highestActiveLayer(long nowNanos) {
+        for (int i = streams.length - 1; i >= 0; i--) {
+            if (streams[i].active(nowNanos)) {
+                return i;
+            }
         }
-        lastKeyframeRequestNanos = nowNanos;
-        keyframeRequestsSent++;
-        owner.sendPli(this);
+        return -1;
     }
 }

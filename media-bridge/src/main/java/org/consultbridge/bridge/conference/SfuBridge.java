@@ -93,7 +93,7 @@ public final class SfuBridge implements MediaBridge {
         this.config = config;
         this.certificate = DtlsCertificate.generate();
         SrtpTransformer.warmUp(); // never on the event loop
-        this.capabilities = MediaCapabilities.defaults();
+        this.capabilities = MediaCapabilities.defaults().withSimulcast(true);
         boolean epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.loop = group.next();
@@ -115,6 +115,7 @@ public final class SfuBridge implements MediaBridge {
         this.udpPort = ((InetSocketAddress) channel.localAddress()).getPort();
         this.candidates = HostCandidates.forConfig(config, udpPort);
         loop.scheduleAtFixedRate(this::onTick, 1, 1, TimeUnit.SECONDS);
+        loop.scheduleAtFixedRate(this::onFastTick, FAST_TICK_MILLIS, FAST_TICK_MILLIS, TimeUnit.MILLISECONDS);
         LOG.info("media bridge on udp {}:{} ({}), candidates {}", config.bindAddress(), udpPort,
                 epoll ? "epoll" : "nio", candidates.stream().map(IceCandidate::address).toList());
     }
@@ -297,6 +298,28 @@ public final class SfuBridge implements MediaBridge {
             flushPending = false;
             channel.flush();
         }
+    }
+
+    /** Allocation runs every {@link #ALLOCATION_TICKS} fast ticks. */
+    private static final long FAST_TICK_MILLIS = 50;
+    private static final int ALLOCATION_TICKS = 5;
+    private int fastTicks;
+
+    private void onFastTick() {
+        long now = System.nanoTime();
+        boolean allocate = ++fastTicks % ALLOCATION_TICKS == 0;
+        for (Conference c : conferences.values()) {
+            for (Endpoint e : c.endpoints.values()) {
+                try {
+                    if (allocate) {
+                        e.allocate(now);
+                    }
+                } catch (RuntimeException ex) {
+                    LOG.warn("periodic task failed for endpoint {}", e.id(), ex);
+                }
+            }
+        }
+        flushIfPending();
     }
 
     private void onTick() {

@@ -100,4 +100,45 @@ public final class Vp8Payload {
         }
         return b.getUnsignedByte(off + n) >> 6;
     }
+
+    /** Position of the picture id field (RFC 7741 §4.2: 7 or 15 bits, M bit first), or -1 when absent or malformed. */
+    public static int pictureIdPosition(ByteBuf b, int off, int len) {
+        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0
+                || (b.getUnsignedByte(off + 1) & 0x80) == 0) {
+            return -1;
+        }
+        return off + 2;
+    }
+
+    /** Position of the TL0PICIDX byte, or -1 when absent or malformed. */
+    public static int tl0PicIdxPosition(ByteBuf b, int off, int len) {
+        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0) {
+            return -1;
+        }
+        int x = b.getUnsignedByte(off + 1);
+        if ((x & 0x40) == 0) {
+            return -1;
+        }
+        int n = 2;
+        if ((x & 0x80) != 0) {
+            n += (b.getUnsignedByte(off + 2) & 0x80) != 0 ? 2 : 1;
+        }
+        return off + n;
+    }
+
+    /** The picture id at a position from {@link #pictureIdPosition}. */
+    public static int pictureIdAt(ByteBuf b, int pos) {
+        int p = b.getUnsignedByte(pos);
+        return (p & 0x80) != 0 ? ((p & 0x7F) << 8) | b.getUnsignedByte(pos + 1) : p;
+    }
+
+    /** Writes a picture id in the width the field already has (15 bits with M=1, else 7 bits), modulo that width. */
+    public static void setPictureIdAt(ByteBuf b, int pos, int pictureId) {
+        if ((b.getUnsignedByte(pos) & 0x80) != 0) {
+            b.setByte(pos, 0x80 | ((pictureId >> 8) & 0x7F));
+            b.setByte(pos + 1, pictureId & 0xFF);
+        } else {
+            b.setByte(pos, pictureId & 0x7F);
+        }
+    }
 }

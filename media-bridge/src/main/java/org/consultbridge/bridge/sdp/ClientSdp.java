@@ -67,6 +67,35 @@ public final class ClientSdp {
                 + "a=ssrc:" + rtxSsrc + " msid:s1 v1\r\n";
     }
 
+    /** Header extension ids in {@link #publishOfferSimulcast}, as Chromium numbers them. */
+    public static final int EXT_ID_MID = 4;
+    public static final int EXT_ID_RID = 10;
+    public static final int EXT_ID_REPAIRED_RID = 11;
+    public static final int EXT_ID_TRANSPORT_CC = 3;
+
+    /**
+     * A Chromium-shaped publish offer with VP8 simulcast (RFC 8853): one a=rid per layer, lowest first, and no
+     * a=ssrc lines for video; the bridge learns each layer's SSRC from the mid and rid header extensions.
+     */
+    public static String publishOfferSimulcast(ClientTransport peer, long audioSsrc, List<String> rids) {
+        String offer = publishOffer(peer, audioSsrc, 1, 2);
+        int video = offer.indexOf("m=video");
+        String audioPart = offer.substring(0, video);
+        String videoPart = offer.substring(video);
+        videoPart = videoPart.substring(0, videoPart.indexOf("a=ssrc-group:FID"));
+        videoPart = videoPart.replace("a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n",
+                "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+                        + "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                        + "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"
+                        + "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n");
+        StringBuilder sb = new StringBuilder(audioPart).append(videoPart);
+        for (String rid : rids) {
+            sb.append("a=rid:").append(rid).append(" send\r\n");
+        }
+        sb.append("a=simulcast:send ").append(String.join(";", rids)).append("\r\n");
+        return sb.toString();
+    }
+
     /** The answer a browser writes to the bridge's subscribe offer: every m-line received, DTLS active. */
     public static String subscribeAnswer(ClientTransport peer, String offerSdp) throws SdpException {
         SessionDescription offer = SessionDescription.parse(offerSdp);
