@@ -65,11 +65,41 @@ function renderCaption(participantId) {
   const name = p ? p.displayName : '';
   const role = p ? (ROLE_TEXT[p.role] || p.role) : '';
   const muted = p && p.audioMuted ? ' · stumm/muted' : '';
-  tile.querySelector('figcaption').textContent = `${name} — ${role}${muted}`;
+  const audioOnly = client.suspended.has(participantId) ? ' · nur Ton (schwache Verbindung) · audio only (weak link)' : '';
+  tile.querySelector('figcaption').textContent = `${name} — ${role}${muted}${audioOnly}`;
+  tile.classList.toggle('audio-only', client.suspended.has(participantId));
   tile.classList.toggle('camera-off', !!(p && p.videoMuted));
 }
 
 client.addEventListener('remote', (e) => renderRemote(e.detail));
+
+// Link indicator: the bridge's view of our downlink (estimate, loss, RTT), every 2 s.
+function linkVerdict(q) {
+  const d = q.downlink;
+  if (d.fractionLost > 0.1 || d.rttMs > 600 || (d.estimateBps >= 0 && d.estimateBps < 150000)) return 'bad';
+  if (d.fractionLost > 0.03 || d.rttMs > 300 || (d.estimateBps >= 0 && d.estimateBps < 500000)) return 'fair';
+  return 'good';
+}
+const LINK_TEXT = { good: 'Verbindung gut · Link good', fair: 'Verbindung mäßig · Link fair', bad: 'Verbindung schlecht · Link poor' };
+client.addEventListener('quality', (e) => {
+  const el = $('link');
+  if (!el) return;
+  const q = e.detail;
+  const verdict = linkVerdict(q);
+  el.dataset.verdict = verdict;
+  el.textContent = LINK_TEXT[verdict];
+  const est = q.downlink.estimateBps >= 0 ? `${Math.round(q.downlink.estimateBps / 1000)} kbit/s` : '–';
+  el.title = `Schätzung/estimate ${est}, Verlust/loss ${(q.downlink.fractionLost * 100).toFixed(1)} %, RTT ${q.downlink.rttMs} ms`;
+  for (const v of q.videos) {
+    const tile = document.querySelector(`[data-participant="${CSS.escape(v.participantId)}"]`);
+    if (tile) tile.dataset.layer = String(v.layer);
+  }
+});
+client.addEventListener('suspended', (e) => {
+  const tile = document.querySelector(`[data-participant="${CSS.escape(e.detail)}"]`);
+  if (tile) tile.classList.toggle('audio-only', client.suspended.has(e.detail));
+  renderCaption(e.detail);
+});
 client.addEventListener('participants', () => {
   for (const id of client.participants.keys()) renderCaption(id);
   const list = $('participants');
@@ -114,7 +144,8 @@ async function main() {
   try {
     stream = await navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30 } },
+      // 720p so that the three simulcast layers are 180p / 360p / 720p
+      video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
     });
   } catch (e) {
     $('problem').textContent = `Kamera/Mikrofon nicht verfügbar · Camera/microphone unavailable: ${e.message}`;

@@ -8,6 +8,11 @@ export class ConsultClient extends EventTarget {
     super();
     this.token = token;
     this.preferredVideoCodec = options.videoCodec || null; // e.g. 'h264' (hardware decoding on some kiosks)
+    // Three simulcast layers (1/4, 1/2 and full resolution): the bridge forwards to each receiver the layer its
+    // link carries. Off with #simulcast=0 (then one stream, adapted to the weakest receiver).
+    this.simulcast = options.simulcast !== false;
+    this.quality = null;             // last 'quality' message: the bridge's view of our downlink
+    this.suspended = new Set();      // participantIds whose video the bridge paused for us (audio only)
     this.state = 'idle';
     this.participants = new Map();   // participantId -> {participantId, role, displayName, audioMuted, videoMuted}
     this.remoteTracks = new Map();   // participantId -> MediaStream of what we receive from them
@@ -99,6 +104,14 @@ export class ConsultClient extends EventTarget {
       case 'error':
         this.emit('problem', `${msg.code}: ${msg.message}`);
         break;
+      case 'quality':
+        this.quality = msg;
+        this.emit('quality', msg);
+        break;
+      case 'videoSuspended':
+        if (msg.suspended) this.suspended.add(msg.participantId); else this.suspended.delete(msg.participantId);
+        this.emit('suspended', msg.participantId);
+        break;
       default:
         break;
     }
@@ -113,7 +126,9 @@ export class ConsultClient extends EventTarget {
       if (e.candidate) this.send({ type: 'iceCandidate', target: 'publish', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid });
     };
     for (const track of this.localStream.getTracks()) {
-      const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+      const init = { direction: 'sendonly', streams: [this.localStream] };
+      if (track.kind === 'video' && this.simulcast) init.sendEncodings = SIMULCAST_ENCODINGS;
+      const t = pc.addTransceiver(track, init);
       if (track.kind === 'video' && this.preferredVideoCodec) preferCodec(t, this.preferredVideoCodec);
     }
     const offer = await pc.createOffer();
@@ -196,6 +211,14 @@ export class ConsultClient extends EventTarget {
   }
 }
 
+// Lowest layer first: the bridge numbers layers in the order of a=simulcast. Bitrates as LiveKit and Jitsi use
+// for 720p capture (about 150 / 500 / 1500 kbit/s); Chromium drops the layers its uplink estimate cannot carry.
+const SIMULCAST_ENCODINGS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1500000 },
+];
+
 function preferCodec(transceiver, name) {
   const caps = RTCRtpSender.getCapabilities('video');
   if (!caps || !transceiver.setCodecPreferences) return;
@@ -210,7 +233,8 @@ function preferCodec(transceiver, name) {
 /** Options from the URL fragment after the token, e.g. #token=...&video=h264 */
 export function optionsFromLocation() {
   const m = /(?:^|[#&])video=([A-Za-z0-9]+)/.exec(location.hash);
-  return { videoCodec: m ? m[1] : null };
+  const sc = /(?:^|[#&])simulcast=([01])/.exec(location.hash);
+  return { videoCodec: m ? m[1] : null, simulcast: !(sc && sc[1] === '0') };
 }
 
 export function tokenFromLocation() {

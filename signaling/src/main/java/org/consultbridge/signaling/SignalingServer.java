@@ -6,6 +6,7 @@ import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.signaling.consultation.ConsultationRegistry;
 import org.consultbridge.signaling.http.WebHandler;
 import org.consultbridge.signaling.token.TokenService;
+import org.consultbridge.signaling.ws.QualityReporter;
 import org.consultbridge.signaling.ws.SignalingContext;
 import org.consultbridge.signaling.ws.SignalingSocket;
 import org.eclipse.jetty.server.Server;
@@ -21,9 +22,11 @@ public final class SignalingServer implements AutoCloseable {
     private final ConsultationRegistry registry;
     private final TokenService tokens;
     private final MediaBridge bridge;
+    private final QualityReporter quality;
 
     private SignalingServer(Server server, ServerConnector connector, ConsultationRegistry registry,
-                            TokenService tokens, MediaBridge bridge) {
+                            TokenService tokens, MediaBridge bridge, QualityReporter quality) {
+        this.quality = quality;
         this.server = server;
         this.connector = connector;
         this.registry = registry;
@@ -54,7 +57,8 @@ public final class SignalingServer implements AutoCloseable {
         ws.setHandler(new WebHandler(tokens, config.demoMode(), json));
         server.setHandler(ws);
         server.start();
-        return new SignalingServer(server, connector, registry, tokens, bridge);
+        QualityReporter quality = new QualityReporter(registry, json);
+        return new SignalingServer(server, connector, registry, tokens, bridge, quality);
     }
 
     public int port() {
@@ -75,6 +79,7 @@ public final class SignalingServer implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        quality.close();
         server.stop();
     }
 }

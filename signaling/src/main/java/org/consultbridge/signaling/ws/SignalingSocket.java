@@ -17,6 +17,7 @@ import org.consultbridge.signaling.consultation.ConsultationRegistry.JoinResult;
 import org.consultbridge.signaling.consultation.Participant;
 import org.consultbridge.signaling.consultation.ParticipantConnection;
 import org.consultbridge.signaling.token.JoinClaims;
+import org.consultbridge.signaling.token.Role;
 import org.consultbridge.signaling.token.TokenException;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -159,6 +160,34 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         if (sendOffer) {
             offerSubscribe();
         }
+        updateMainSources(ctx.registry().participants(claims.consultationId()));
+    }
+
+    /**
+     * Tells the bridge whose video each participant should see best: a doctor the telemedicine room (else a
+     * guest), everyone else a doctor. The allocator gives that video the best layer the downlink carries.
+     */
+    static void updateMainSources(List<Participant> all) {
+        for (Participant p : all) {
+            BridgeEndpoint e = p.endpoint();
+            if (e == null) {
+                continue;
+            }
+            Participant main = null;
+            for (Role wanted : p.role() == Role.DOCTOR ? new Role[] {Role.ROOM, Role.GUEST, Role.DOCTOR}
+                    : new Role[] {Role.DOCTOR, Role.ROOM, Role.GUEST}) {
+                for (Participant o : all) {
+                    if (main == null && o != p && o.role() == wanted) {
+                        main = o;
+                    }
+                }
+            }
+            try {
+                e.setMainSource(main == null ? null : main.id());
+            } catch (RuntimeException ex) {
+                LOG.debug("setting the main source of {} failed: {}", p.id(), ex.toString());
+            }
+        }
     }
 
     private void onPublishOffer(JsonNode msg, JsonNode id) {
@@ -214,6 +243,14 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                 }
             }
             offerSubscribe();
+        }
+
+        @Override
+        public void videoSuspended(String sourceEndpointId, boolean suspended) {
+            ObjectNode n = message("videoSuspended", null);
+            n.put("participantId", sourceEndpointId);
+            n.put("suspended", suspended);
+            send(n);
         }
 
         @Override
@@ -395,6 +432,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             ObjectNode n = message("participantLeft", null);
             n.put("participantId", p.id());
             broadcast(list, n);
+            updateMainSources(list);
             LOG.info("participant {} left consultation {}", p.id(), cid);
         });
     }
