@@ -125,11 +125,11 @@ final class JanusParticipant implements Participant {
             throw new IllegalStateException("create room: " + created.path("plugindata").path("data"));
         }
         MediaPeer pub = media.newPublishPeer();
-        String offer = withCandidate(ClientSdp.publishOffer(pub.transport(), media.audioSsrc(), media.videoSsrc(),
-                media.videoSsrc() + 1), pub.localAddress());
+        String offer = withCandidate(media.publishOffer(pub.transport()), pub.localAddress());
         JsonNode joined = pluginOk(pubHandle, JSON.createObjectNode().put("request", "joinandconfigure")
                 .put("ptype", "publisher").put("room", room).put("id", feedId).put("display", participantId), offer);
         pub.setRemoteDescription(joined.path("jsep").path("sdp").asText());
+        media.publishAnswered(joined.path("jsep").path("sdp").asText());
         media.connectPublish();
 
         // subscriber: once the others publish, one subscription to all their feeds; Janus offers, we answer
@@ -195,7 +195,10 @@ final class JanusParticipant implements Participant {
         ObjectNode m = janus(janus).put("session_id", session).put("handle_id", handle);
         m.set("body", body);
         if (sdp != null) {
-            m.putObject("jsep").put("type", type).put("sdp", sdp);
+            ObjectNode jsep = m.putObject("jsep").put("type", type).put("sdp", sdp);
+            if (sdp.contains("a=simulcast:send")) {
+                jsep.put("rid_order", "lmh"); // our rids go lowest first, Janus assumes highest first unless told
+            }
         }
         return m;
     }

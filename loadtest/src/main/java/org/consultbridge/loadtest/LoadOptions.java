@@ -10,7 +10,7 @@ import java.time.Duration;
  * consultations for one step.
  */
 record LoadOptions(URI server, String secret, long serverPid, int rampStart, int rampStep, int rampMax,
-                   Duration stepDuration, Duration warmup, int participantsPerConsultation, int videoKbps,
+                   Duration stepDuration, Duration warmup, int participantsPerConsultation, int[] videoKbps,
                    double impairedShare, Impairment impairment, double maxLossPercent, double maxP99Millis,
                    long maxJoinMillis, Path out, String bindAddress, int threads) {
 

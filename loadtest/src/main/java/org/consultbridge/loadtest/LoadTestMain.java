@@ -39,7 +39,9 @@ public final class LoadTestMain {
               --step-seconds S          measurement window per step (default 20)
               --warmup-seconds S        settling time before each window (default 5)
               --participants N          per consultation, 2 or 3 (default 2)
-              --video-kbps K            video bitrate per sender (default 1000)
+              --simulcast K1,K2,K3      video as simulcast layers of these kbit/s, lowest first, as the web client
+                                        sends it (default 150,500,1500); "off": one stream of --video-kbps
+              --video-kbps K            video bitrate per sender without simulcast (default 1000)
               --impaired SHARE          share of room endpoints behind a simulated rural link (default 0)
               --impairment SPEC         that link, e.g. loss=2,delay=100,jitter=20,rate=384 (default)
               --slo-loss PCT            (default 0.5)   --slo-p99-ms MS (default 30)   --slo-join-ms MS (default 3000)
@@ -154,7 +156,7 @@ public final class LoadTestMain {
                 Duration.ofSeconds(Long.parseLong(a.getOrDefault("step-seconds", "20"))),
                 Duration.ofSeconds(Long.parseLong(a.getOrDefault("warmup-seconds", "5"))),
                 Integer.parseInt(a.getOrDefault("participants", "2")),
-                Integer.parseInt(a.getOrDefault("video-kbps", "1000")),
+                videoLayers(a.getOrDefault("simulcast", "150,500,1500"), a.getOrDefault("video-kbps", "1000")),
                 Double.parseDouble(a.getOrDefault("impaired", "0")),
                 Impairment.parse(a.getOrDefault("impairment", "loss=2,delay=100,jitter=20,rate=384")),
                 Double.parseDouble(a.getOrDefault("slo-loss", "0.5")),
@@ -162,6 +164,17 @@ public final class LoadTestMain {
                 Long.parseLong(a.getOrDefault("slo-join-ms", "3000")),
                 Path.of(a.getOrDefault("out", "loadtest-results")), "127.0.0.1",
                 Integer.parseInt(a.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors()))));
+    }
+
+    static int[] videoLayers(String simulcast, String singleKbps) {
+        if (simulcast.equalsIgnoreCase("off")) {
+            return new int[] {Integer.parseInt(singleKbps)};
+        }
+        int[] layers = java.util.Arrays.stream(simulcast.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        if (layers.length < 1 || layers.length > 3) {
+            throw new IllegalArgumentException("--simulcast takes one to three bit rates");
+        }
+        return layers;
     }
 
     private static int freePort() throws IOException {

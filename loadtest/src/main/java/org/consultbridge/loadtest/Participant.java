@@ -21,9 +21,12 @@ interface Participant extends AutoCloseable {
     @Override
     void close();
 
-    /** What every participant of a run shares: the generator's event loops, local address, certificate, metrics. */
+    /**
+     * What every participant of a run shares: the generator's event loops, local address, certificate, metrics,
+     * and the video bit rate per simulcast layer, lowest first (one entry: a single stream).
+     */
     record Context(EventLoopGroup group, InetAddress bind, DtlsCertificate certificate, Metrics metrics,
-                   int videoKbps, int participantsPerConsultation) {
+                   int[] videoKbps, int participantsPerConsultation) {
     }
 
     /** Creates the participants of one target (the server under test). */

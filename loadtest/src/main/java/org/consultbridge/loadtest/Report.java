@@ -2,6 +2,7 @@ package org.consultbridge.loadtest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -47,7 +48,10 @@ final class Report {
             slo.put("maxJoinMs", r.options().maxJoinMillis());
             ObjectNode load = n.putObject("load");
             load.put("participantsPerConsultation", r.options().participantsPerConsultation());
-            load.put("videoKbps", r.options().videoKbps());
+            ArrayNode layers = load.putArray("videoKbps");
+            for (int k : r.options().videoKbps()) {
+                layers.add(k);
+            }
             load.put("impairedShare", r.options().impairedShare());
             load.put("impairment", r.options().impairment().toString());
             load.put("stepSeconds", r.options().stepDuration().toSeconds());
@@ -69,9 +73,9 @@ final class Report {
             sb.append("<h2>").append(r.target()).append(": ").append(r.maxConsultations())
                     .append(" concurrent consultations within the objectives</h2>");
             sb.append(String.format(Locale.ROOT, "<p>Objectives: loss &lt; %.2f %%, p99 added latency &lt; %.0f ms, "
-                            + "every join &lt; %d ms. %d participants per consultation, video %d kbit/s, %.0f %% impaired (%s).</p>",
+                            + "every join &lt; %d ms. %d participants per consultation, video %s kbit/s (simulcast layers), %.0f %% impaired (%s).</p>",
                     r.options().maxLossPercent(), r.options().maxP99Millis(), r.options().maxJoinMillis(),
-                    r.options().participantsPerConsultation(), r.options().videoKbps(), r.options().impairedShare() * 100,
+                    r.options().participantsPerConsultation(), java.util.Arrays.toString(r.options().videoKbps()), r.options().impairedShare() * 100,
                     r.options().impairment()));
         }
         sb.append(chart("p99 added latency (ms)", runs, StepResult::latencyP99Ms));

@@ -11,6 +11,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -57,9 +58,10 @@ final class SimParticipant implements Participant {
     private final DtlsCertificate certificate;
     private final Metrics metrics;
     private final Impairment impairment;
-    private final int videoKbps;
+    /** Video bit rate per simulcast layer, lowest first; one entry: a single stream. */
+    private final int[] layerKbps;
     private final long audioSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
-    private final long videoSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
+    private final long[] layerSsrc;
     private final long rtcpSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
     private WebSocket ws;
     private MediaPeer pub;
@@ -72,13 +74,19 @@ final class SimParticipant implements Participant {
 
     // sender state (publish loop only)
     private int audioSeq = ThreadLocalRandom.current().nextInt(65536);
-    private int videoSeq = ThreadLocalRandom.current().nextInt(65536);
+    private final int[] videoSeq;
+    private final int[] pictureId;
+    private final int[] tl0PicIdx;
+    private final long[] nextKeyframe;
+    /** Per layer, set by PLI from the bridge (its loop), read by the publish loop. */
+    private final java.util.concurrent.atomic.AtomicIntegerArray keyframeRequested;
     private long audioTs;
     private long videoTs;
     private long nextAudio;
     private long nextFrame;
-    private long nextKeyframe;
-    private volatile boolean keyframeRequested = true;
+    private int transportSeq;
+    private volatile boolean simulcastAccepted;
+    private volatile int transportCcId;
 
     // receiver state (subscribe loop only)
     private final LongObjectHashMap<Stream> streams = new LongObjectHashMap<>();
@@ -93,7 +101,7 @@ final class SimParticipant implements Participant {
     }
 
     SimParticipant(String participantId, URI wsUri, String token, EventLoopGroup group, InetAddress bind,
-                   DtlsCertificate certificate, Metrics metrics, Impairment impairment, int videoKbps) {
+                   DtlsCertificate certificate, Metrics metrics, Impairment impairment, int[] layerKbps) {
         this.participantId = participantId;
         this.wsUri = wsUri;
         this.token = token;
@@ -102,7 +110,21 @@ final class SimParticipant implements Participant {
         this.certificate = certificate;
         this.metrics = metrics;
         this.impairment = impairment;
-        this.videoKbps = videoKbps;
+        this.layerKbps = layerKbps.clone();
+        int n = layerKbps.length;
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        this.layerSsrc = new long[n];
+        this.videoSeq = new int[n];
+        this.pictureId = new int[n];
+        this.tl0PicIdx = new int[n];
+        this.nextKeyframe = new long[n];
+        this.keyframeRequested = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+        for (int i = 0; i < n; i++) {
+            layerSsrc[i] = r.nextLong(1, 0xFFFF_FFFEL);
+            videoSeq[i] = r.nextInt(65536);
+            pictureId[i] = r.nextInt(0x8000);
+            tl0PicIdx[i] = r.nextInt(256);
+        }
     }
 
     @Override
@@ -193,11 +215,12 @@ final class SimParticipant implements Participant {
         debug("recv " + m.path("type").asText());
         switch (m.path("type").asText()) {
             case "welcome" -> {
-                String offer = ClientSdp.publishOffer(newPublishPeer().transport(), audioSsrc, videoSsrc, videoSsrc + 1);
+                String offer = publishOffer(newPublishPeer().transport());
                 send(JSON.createObjectNode().put("type", "publishOffer").put("id", 2).put("sdp", offer));
             }
             case "publishAnswer" -> {
                 pub.setRemoteDescription(m.path("sdp").asText());
+                publishAnswered(m.path("sdp").asText());
                 connectPublish();
             }
             case "subscribeOffer" -> onSubscribeOffer(m.path("sdp").asText());
@@ -241,8 +264,20 @@ final class SimParticipant implements Participant {
         return audioSsrc;
     }
 
-    long videoSsrc() {
-        return videoSsrc;
+    private static final List<String> RIDS = List.of("q", "h", "f");
+
+    /** The publish offer: simulcast like the web client when there are several layers, else one stream. */
+    String publishOffer(ClientSdp.ClientTransport transport) {
+        if (layerKbps.length > 1) {
+            return ClientSdp.publishOfferSimulcast(transport, audioSsrc, RIDS.subList(0, layerKbps.length));
+        }
+        return ClientSdp.publishOffer(transport, audioSsrc, layerSsrc[0], layerSsrc[0] + 1);
+    }
+
+    /** The server's answer decides which header extensions we may send (RFC 8285 §4.1: only negotiated ones). */
+    void publishAnswered(String answerSdp) {
+        simulcastAccepted = layerKbps.length > 1 && answerSdp.contains("a=simulcast:recv");
+        transportCcId = answerSdp.contains("transport-wide-cc-extensions-01") ? ClientSdp.EXT_ID_TRANSPORT_CC : 0;
     }
 
     /** The publish peer connection, sending our media once connected. */
@@ -289,7 +324,7 @@ final class SimParticipant implements Participant {
         long now = System.nanoTime();
         nextAudio = now;
         nextFrame = now;
-        nextKeyframe = now;
+        java.util.Arrays.fill(nextKeyframe, now);
         pub.loop().scheduleAtFixedRate(this::tick, 0, 10, TimeUnit.MILLISECONDS);
     }
 
@@ -303,12 +338,17 @@ final class SimParticipant implements Participant {
             nextAudio += AUDIO_INTERVAL;
         }
         while (nextFrame <= now) {
-            boolean key = keyframeRequested || now >= nextKeyframe;
-            if (key) {
-                keyframeRequested = false;
-                nextKeyframe = now + KEYFRAME_INTERVAL;
+            for (int layer = 0; layer < layerKbps.length; layer++) {
+                if (layer > 0 && !simulcastAccepted) {
+                    break;
+                }
+                boolean key = keyframeRequested.getAndSet(layer, 0) == 1 || now >= nextKeyframe[layer];
+                if (key) {
+                    nextKeyframe[layer] = now + KEYFRAME_INTERVAL;
+                }
+                sendFrame(now, layer, key);
             }
-            sendFrame(now, key);
+            videoTs += 3000;
             nextFrame += FRAME_INTERVAL;
         }
         pub.flush();
@@ -323,26 +363,38 @@ final class SimParticipant implements Participant {
         pub.sendRtp(b);
     }
 
-    /** A VP8-shaped frame: payload descriptor (RFC 7741 §4.2) and, on the first packet, the frame tag. */
-    private void sendFrame(long now, boolean keyframe) {
-        int frameBytes = Math.max(200, videoKbps * 1000 / 8 / 30) * (keyframe ? 4 : 1);
+    /**
+     * A VP8-shaped frame of one layer: payload descriptor (RFC 7741 §4.2) with a 15-bit picture id and TL0PICIDX,
+     * and, on the first packet, the frame tag; with simulcast, the mid and rid header extensions Chromium sends
+     * (RFC 8852), and a transport-wide sequence number when negotiated.
+     */
+    private void sendFrame(long now, int layer, boolean keyframe) {
+        int frameBytes = Math.max(200, layerKbps[layer] * 1000 / 8 / 30) * (keyframe ? 4 : 1);
         int packets = (frameBytes + MAX_PAYLOAD - 1) / MAX_PAYLOAD;
+        if (keyframe) {
+            tl0PicIdx[layer] = (tl0PicIdx[layer] + 1) & 0xFF;
+        }
+        pictureId[layer] = (pictureId[layer] + 1) & 0x7FFF;
         for (int i = 0; i < packets; i++) {
             int size = Math.min(MAX_PAYLOAD, frameBytes - i * MAX_PAYLOAD);
-            ByteBuf b = pub.allocate(12 + size + 16);
-            header(b, 96, videoSeq++, videoTs, videoSsrc, i == packets - 1);
+            ByteBuf b = pub.allocate(12 + 16 + size + 16);
+            header(b, 96, videoSeq[layer], videoTs, layerSsrc[layer], i == packets - 1);
+            videoSeq[layer] = (videoSeq[layer] + 1) & 0xFFFF;
+            if (simulcastAccepted || transportCcId != 0) {
+                writeExtensions(b, layer);
+            }
             int start = b.writerIndex();
+            b.writeByte(i == 0 ? 0x90 : 0x80); // X=1, S at the frame start, PID=0
+            b.writeByte(0xC0); // I=1, L=1
+            b.writeShort(0x8000 | pictureId[layer]).writeByte(tl0PicIdx[layer]);
             if (i == 0) {
-                b.writeByte(0x10); // S=1, PID=0
                 if (keyframe) {
                     b.writeByte(0x50).writeByte(0x02).writeByte(0x00); // frame tag, P=0
                     b.writeByte(0x9d).writeByte(0x01).writeByte(0x2a); // start code
-                    b.writeShort(640).writeShort(360);
+                    b.writeShort(640 >> (layerKbps.length - 1 - layer)).writeShort(360 >> (layerKbps.length - 1 - layer));
                 } else {
                     b.writeByte(0x51).writeByte(0x02).writeByte(0x00); // P=1: inter frame
                 }
-            } else {
-                b.writeByte(0x00);
             }
             b.writeInt(MAGIC).writeLong(now);
             int filler = size - (b.writerIndex() - start);
@@ -351,7 +403,25 @@ final class SimParticipant implements Participant {
             }
             pub.sendRtp(b);
         }
-        videoTs += 3000;
+    }
+
+    /** One-byte header extensions (RFC 8285 §4.2): mid, rid, transport-wide sequence number. */
+    private void writeExtensions(ByteBuf b, int layer) {
+        b.setByte(0, b.getByte(0) | 0x10);
+        int blockStart = b.writerIndex();
+        b.writeShort(0xBEDE).writeShort(0);
+        if (simulcastAccepted) {
+            b.writeByte(ClientSdp.EXT_ID_MID << 4).writeByte('1');
+            b.writeByte(ClientSdp.EXT_ID_RID << 4).writeByte(RIDS.get(layer).charAt(0));
+        }
+        if (transportCcId != 0) {
+            b.writeByte((transportCcId << 4) | 1).writeShort(transportSeq);
+            transportSeq = (transportSeq + 1) & 0xFFFF;
+        }
+        while ((b.writerIndex() - blockStart) % 4 != 0) {
+            b.writeByte(0);
+        }
+        b.setShort(blockStart + 2, (b.writerIndex() - blockStart - 4) / 4);
     }
 
     private static void header(ByteBuf b, int pt, int seq, long ts, long ssrc, boolean marker) {
@@ -373,10 +443,14 @@ final class SimParticipant implements Participant {
             int off = rtcp.readerIndex();
             while (off + 4 <= rtcp.writerIndex()) {
                 int type = RtcpPacket.packetType(rtcp, off);
-                if (type == RtcpPacket.PSFB && RtcpPacket.fmt(rtcp, off) == 1
-                        && RtcpPacket.mediaSsrc(rtcp, off) == videoSsrc) {
-                    metrics.plisReceived.increment();
-                    keyframeRequested = true;
+                if (type == RtcpPacket.PSFB && RtcpPacket.fmt(rtcp, off) == 1) {
+                    long target = RtcpPacket.mediaSsrc(rtcp, off);
+                    for (int layer = 0; layer < layerSsrc.length; layer++) {
+                        if (layerSsrc[layer] == target) {
+                            metrics.plisReceived.increment();
+                            keyframeRequested.set(layer, 1);
+                        }
+                    }
                 }
                 off += RtcpPacket.lengthBytes(rtcp, off);
             }

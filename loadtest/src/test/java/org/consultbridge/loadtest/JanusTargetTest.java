@@ -23,7 +23,7 @@ class JanusTargetTest {
         assertThat(JanusServer.installed()).as("Janus is installed (apt-get install -y janus)").isTrue();
         try (NetNs ns = NetNs.create(); JanusServer janus = JanusServer.start(ns, dir.resolve("janus"))) {
             LoadOptions o = new LoadOptions(URI.create("http://unused"), null, janus.pid(), 2, 0, 2,
-                    Duration.ofSeconds(4), Duration.ofSeconds(3), 2, 300, 0.0, Impairment.NONE, 0.5, 200, 5000,
+                    Duration.ofSeconds(4), Duration.ofSeconds(3), 2, new int[] {100, 300, 600}, 0.0, Impairment.NONE, 0.5, 200, 5000,
                     dir.resolve("out"), ns.hostAddress().getHostAddress(), 2);
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             List<StepResult> steps;
@@ -38,6 +38,9 @@ class JanusTargetTest {
             assertThat(s.participants()).isEqualTo(4);
             assertThat(s.joined()).as(why).isEqualTo(4);
             assertThat(s.failures()).as(why).isZero();
+            // 50 audio + 90 video packets/s per receiver with the top layer (600 kbit/s), 30 with the lowest
+            assertThat(s.receivedPps()).as("each receiver gets the top simulcast layer")
+                    .isGreaterThan(s.participants() * 120.0);
             assertThat(s.receivedPps()).as(why).isGreaterThan(100);
             assertThat(s.lossPercent()).as(why).isLessThan(5.0);
             assertThat(s.latencyP50Ms()).as(why).isGreaterThan(0).isLessThan(100);

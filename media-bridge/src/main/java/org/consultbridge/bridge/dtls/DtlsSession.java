@@ -97,6 +97,13 @@ public final class DtlsSession {
         remoteFingerprint.complete(new String[] {algorithm, fingerprint});
     }
 
+    /**
+     * First retransmission of a lost handshake flight (RFC 6347 §4.2.4.1 suggests 1 s, BouncyCastle's default; the
+     * timer doubles on every retry). On a lossy rural link a lost flight would then cost a whole second of join
+     * time; a quarter second is close to the RTT of such links and still far from flooding them.
+     */
+    static final int HANDSHAKE_RESEND_MILLIS = 250;
+
     /** Shorter handshake timeouts for tests; the default is 20 s. */
     void setHandshakeTimeoutMillis(int millis) {
         this.handshakeTimeoutMillis = millis;
@@ -226,6 +233,11 @@ public final class DtlsSession {
         }
 
         @Override
+        public int getHandshakeResendTimeMillis() {
+            return HANDSHAKE_RESEND_MILLIS;
+        }
+
+        @Override
         public int getHandshakeTimeoutMillis() {
             return handshakeTimeoutMillis;
         }
@@ -296,6 +308,11 @@ public final class DtlsSession {
         @Override
         protected int[] getSupportedCipherSuites() {
             return TlsUtils.getSupportedCipherSuites(crypto, CIPHER_SUITES);
+        }
+
+        @Override
+        public int getHandshakeResendTimeMillis() {
+            return HANDSHAKE_RESEND_MILLIS;
         }
 
         @Override
