@@ -98,6 +98,8 @@ public final class TransportCcReceiver {
      * complete RTCP packets appended at {@code dst}'s writer index (each at most the configured size; a new packet
      * also starts when a receive delta would not fit in 16 bits).
      *
+     * {@code nowNanos} is not used yet; it keeps the call site stable should the receiver pace its own feedback.
+     *
      * @return bytes written; 0 when nothing arrived since the previous feedback
      */
     public int writeFeedback(ByteBuf dst, long senderSsrc, long mediaSsrc, long nowNanos) {
