@@ -74,6 +74,22 @@ final class Allocator {
         return needed;
     }
 
+    /** What the receiver would take with an unlimited downlink: audio and every video at its best flowing layer. */
+    static long desired(List<Consumer> consumers, long nowNanos) {
+        long sum = 0;
+        for (Consumer c : consumers) {
+            if (!c.active || !c.negotiated) {
+                continue;
+            }
+            if (!c.producer.video) {
+                sum += c.producer.streams[0].bitrate(nowNanos);
+            } else {
+                sum += layerRate(c, highestFitting(c, Long.MAX_VALUE / 4, nowNanos), nowNanos);
+            }
+        }
+        return sum;
+    }
+
     /** Tells the signalling side when video from a source stops or resumes for lack of bandwidth. */
     interface SuspensionListener {
         void suspensionChanged(Consumer c, boolean suspended);

@@ -15,6 +15,9 @@ import org.consultbridge.bridge.api.EndpointStats;
 import org.consultbridge.bridge.api.ReceiveQuality;
 import org.consultbridge.bridge.api.TransportDirection;
 import org.consultbridge.bridge.api.TransportState;
+import org.consultbridge.bridge.cc.SendSideBandwidthEstimator;
+import org.consultbridge.bridge.cc.TransportCcFeedback;
+import org.consultbridge.bridge.cc.TransportCcReceiver;
 import org.consultbridge.bridge.dtls.DtlsRole;
 import org.consultbridge.bridge.rtcp.NtpTime;
 import org.consultbridge.bridge.rtcp.RtcpPacket;
@@ -77,6 +80,18 @@ final class Endpoint implements BridgeEndpoint {
     private String mainSourceId;
     /** The downlink budget the allocator spends; unlimited until a bandwidth estimate exists. */
     long availableBps = Long.MAX_VALUE;
+    // Transport-wide congestion control (draft-holmer-rmcat-transport-wide-cc-extensions-01).
+    /** The publisher's id of the transport-cc extension (0: not negotiated) and the arrivals we report back. */
+    private int publishTwccId;
+    private final TransportCcReceiver twccIn = new TransportCcReceiver();
+    /** The subscriber's id of the transport-cc extension (0: not negotiated), our sequence numbers on it. */
+    private int subscribeTwccId;
+    private int twccSeqOut;
+    /** This endpoint's downlink as the bridge estimates it from the subscriber's transport-cc feedback. */
+    final SendSideBandwidthEstimator bwe = new SendSideBandwidthEstimator();
+    /** Padding to send per fast tick to probe for a higher estimate (bytes), set by the allocation. */
+    private int probeBytesPerTick;
+
     /** Highest layer this endpoint takes from any source; see {@link #setMaxLayer}. */
     private int maxLayer = Integer.MAX_VALUE;
 
@@ -126,6 +141,9 @@ final class Endpoint implements BridgeEndpoint {
                 continue;
             }
             Producer p = new Producer(this, track, bridge.allocator());
+            if (publishTwccId == 0) {
+                publishTwccId = track.extensionIds().getOrDefault(MediaCapabilities.EXT_TRANSPORT_CC, 0);
+            }
             producersByMid.put(track.mid(), p);
             for (InboundStream st : p.streams) {
                 if (st.ssrc != 0) {
@@ -205,6 +223,8 @@ final class Endpoint implements BridgeEndpoint {
             }
         }
         if (anyActive) {
+            Integer twcc = answer.extensionIdsByUri().get(MediaCapabilities.EXT_TRANSPORT_CC);
+            subscribeTwccId = twcc == null || !bridge.capabilities().transportCc() ? 0 : twcc;
             DtlsRole role = answer.remoteSetup() == Setup.PASSIVE ? DtlsRole.CLIENT : DtlsRole.SERVER;
             if (answer.remoteFingerprint() != null) {
                 subscribe.setRemote(answer.remoteIceUfrag(), answer.remoteFingerprint().algorithm(),
@@ -282,6 +302,13 @@ final class Endpoint implements BridgeEndpoint {
 
     /** A decrypted RTP packet from this endpoint's publish transport. Takes no ownership of {@code pkt}. */
     void onRtp(Transport from, ByteBuf pkt, long nowNanos) {
+        if (publishTwccId != 0) {
+            // every packet counts for the sender's estimate, padding probes and RTX included
+            int transportSeq = TransportCcFeedback.readSequenceNumber(pkt, publishTwccId);
+            if (transportSeq >= 0) {
+                twccIn.onPacket(transportSeq, nowNanos);
+            }
+        }
         long ssrc = RtpPacket.ssrc(pkt);
         InboundStream s = streamsBySsrc.get(ssrc);
         if (s == null) {
@@ -499,7 +526,15 @@ final class Endpoint implements BridgeEndpoint {
         int outSeq = (inSeq + c.seqOffset) & 0xFFFF;
         long outTs = (RtpPacket.timestamp(pkt) + c.tsOffset) & 0xFFFF_FFFFL;
         ByteBuf out = bridge.allocate(pkt.readableBytes() + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
-        int written = RtpRewriter.copyRewritten(pkt, out, canonicalPt, outSeq, outTs, c.ssrc, c.extensionIdMap);
+        Endpoint to = c.subscriber;
+        int twccId = to.subscribeTwccId;
+        int transportSeq = to.twccSeqOut;
+        int written = RtpRewriter.copyRewritten(pkt, out, canonicalPt, outSeq, outTs, c.ssrc, c.extensionIdMap,
+                twccId, transportSeq);
+        if (twccId != 0) {
+            to.twccSeqOut = (transportSeq + 1) & 0xFFFF;
+            to.bwe.onPacketSent(transportSeq, written + SRTP_OVERHEAD, nowNanos, false);
+        }
         if (video) {
             boolean newest = c.lastSeqOut < 0 || ((outSeq - c.lastSeqOut) & 0xFFFF) < 0x8000;
             if (codecKind == 1) {
@@ -552,7 +587,15 @@ final class Endpoint implements BridgeEndpoint {
                 case 200 -> onSenderReport(pkt, off, nowNanos);
                 case 201 -> onReportBlocks(pkt, off, nowNanos);
                 case 206 -> onPayloadFeedback(pkt, off, nowNanos);
-                case 205 -> onTransportFeedback(pkt, off, nowNanos);
+                case 205 -> {
+                    if (RtcpPacket.fmt(pkt, off) == TransportCcFeedback.FMT) {
+                        if (from == subscribe && subscribeTwccId != 0) {
+                            bwe.onFeedback(pkt, off, nowNanos);
+                        }
+                    } else {
+                        onTransportFeedback(pkt, off, nowNanos);
+                    }
+                }
                 default -> {
                     // SDES, BYE, XR, APP: nothing the bridge acts on
                 }
@@ -673,8 +716,14 @@ final class Endpoint implements BridgeEndpoint {
             return;
         }
         ByteBuf out = bridge.allocate(cached.readableBytes() + 2 + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
-        RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq,
-                (RtpPacket.timestamp(cached) + c.tsOffset) & 0xFFFF_FFFFL, c.rtxSsrc, c.extensionIdMap);
+        int transportSeq = twccSeqOut;
+        int written = RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq,
+                (RtpPacket.timestamp(cached) + c.tsOffset) & 0xFFFF_FFFFL, c.rtxSsrc, c.extensionIdMap,
+                subscribeTwccId, transportSeq);
+        if (subscribeTwccId != 0) {
+            twccSeqOut = (transportSeq + 1) & 0xFFFF;
+            bwe.onPacketSent(transportSeq, written + 2 + SRTP_OVERHEAD, nowNanos, false);
+        }
         if (canonical == MediaCapabilities.PT_VP8) {
             rewriteVp8(c, out, false);
         }
@@ -688,6 +737,75 @@ final class Endpoint implements BridgeEndpoint {
         c.retransmissionsSent++;
         bridge.sendRtp(t, out);
     }
+
+    /**
+     * Every 50 ms: transport-cc feedback to the publisher for what arrived (the browser's send-side estimator,
+     * draft-ietf-rmcat-gcc-02, adapts its upload to it), and probing padding towards the subscriber.
+     */
+    void onFastTick(long nowNanos) {
+        if (publishTwccId != 0 && publish.isConnected()) {
+            long mediaSsrc = 0;
+            for (Producer p : producersByMid.values()) {
+                if (p.streams[0].ssrc != 0) {
+                    mediaSsrc = p.streams[0].ssrc;
+                    break;
+                }
+            }
+            ByteBuf fb = bridge.allocate(1500);
+            int n = twccIn.writeFeedback(fb, publish.rtcpSsrc, mediaSsrc, nowNanos);
+            if (n > 0) {
+                bridge.sendRtcp(publish, fb);
+            } else {
+                fb.release();
+            }
+        }
+        if (probeBytesPerTick > 0 && subscribeTwccId != 0 && subscribe.isConnected()) {
+            sendProbe(probeBytesPerTick, nowNanos);
+        }
+    }
+
+    /**
+     * Padding-only RTX packets (RFC 4588 with RFC 3550 §5.1 padding; what libwebrtc probes with) on a video
+     * consumer's RTX stream, stamped with transport-wide sequence numbers: if they arrive without queuing delay,
+     * the estimate grows towards a layer that did not fit yet.
+     */
+    private void sendProbe(int bytes, long nowNanos) {
+        Consumer carrier = null;
+        for (Consumer c : consumers) {
+            if (c.active && c.negotiated && c.producer.video && c.rtxSsrc != 0 && c.started()
+                    && c.acceptedPt[MediaCapabilities.PT_VP8_RTX]) {
+                carrier = c;
+                break;
+            }
+        }
+        if (carrier == null) {
+            return;
+        }
+        for (int sent = 0; sent < bytes; sent += PROBE_PACKET_PAYLOAD + 12 + 4 + SRTP_OVERHEAD) {
+            ByteBuf out = bridge.allocate(12 + 8 + PROBE_PACKET_PAYLOAD + SrtpTransformer.MAX_TRAILER);
+            out.writeByte(0xB0); // V=2, P=1, X=1
+            out.writeByte(MediaCapabilities.PT_VP8_RTX);
+            out.writeShort(carrier.rtxSeq);
+            carrier.rtxSeq = (carrier.rtxSeq + 1) & 0xFFFF;
+            out.writeInt((int) carrier.lastTsOut);
+            out.writeInt((int) carrier.rtxSsrc);
+            int transportSeq = twccSeqOut;
+            twccSeqOut = (transportSeq + 1) & 0xFFFF;
+            out.writeShort(RtpPacket.ONE_BYTE_PROFILE).writeShort(1);
+            out.writeByte((subscribeTwccId << 4) | 1).writeShort(transportSeq).writeByte(0);
+            out.writeZero(PROBE_PACKET_PAYLOAD - 1);
+            out.writeByte(PROBE_PACKET_PAYLOAD); // RFC 3550 §5.1: the last byte counts the padding
+            int size = out.readableBytes();
+            bwe.onPacketSent(transportSeq, size + SRTP_OVERHEAD, nowNanos, true);
+            probesSent++;
+            bridge.sendRtp(subscribe, out);
+        }
+    }
+
+    private static final int PROBE_PACKET_PAYLOAD = 240;
+    /** SRTP tag, UDP and IPv4 headers: what a packet costs on the wire beyond its RTP bytes. */
+    private static final int SRTP_OVERHEAD = 16 + 8 + 20;
+    long probesSent;
 
     void sendPli(InboundStream s) {
         if (!publish.isConnected()) {
@@ -786,12 +904,24 @@ final class Endpoint implements BridgeEndpoint {
         if (closed || consumers.isEmpty()) {
             return;
         }
-        Allocator.allocate(consumers, mainSourceId, availableBps, nowNanos, (c, suspended) ->
+        availableBps = subscribeTwccId != 0 && bwe.feedbacksAccepted() > 0 ? bwe.estimateBps() : Long.MAX_VALUE;
+        long needed = Allocator.allocate(consumers, mainSourceId, availableBps, nowNanos, (c, suspended) ->
                 bridge.loop().execute(() -> {
                     if (!closed) {
                         listener.videoSuspended(c.producer.owner.id(), suspended);
                     }
                 }));
+        if (subscribeTwccId == 0 || availableBps == Long.MAX_VALUE) {
+            probeBytesPerTick = 0;
+            return;
+        }
+        // Held back (a layer that flows did not fit, or video is suspended) and the link is clean: probe up to
+        // the next layer with padding, at most half the estimate again, so a recovering rural link is noticed.
+        long desired = Allocator.desired(consumers, nowNanos);
+        boolean heldBack = desired > needed && bwe.lossFraction() < 0.05;
+        long probeBps = heldBack ? Math.min(desired - needed, availableBps / 2) : 0;
+        probeBytesPerTick = (int) (probeBps * SfuBridge.FAST_TICK_MILLIS / 8000);
+        bwe.setApplicationLimited(!heldBack && needed < availableBps * 9 / 10);
     }
 
     @Override

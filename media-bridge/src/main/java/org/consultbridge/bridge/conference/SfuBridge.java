@@ -93,7 +93,8 @@ public final class SfuBridge implements MediaBridge {
         this.config = config;
         this.certificate = DtlsCertificate.generate();
         SrtpTransformer.warmUp(); // never on the event loop
-        this.capabilities = MediaCapabilities.defaults().withSimulcast(true);
+        this.capabilities = MediaCapabilities.defaults().withSimulcast(true)
+                .withTransportCc(!Boolean.getBoolean("consultbridge.bridge.no-transport-cc"));
         boolean epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.loop = group.next();
@@ -301,7 +302,7 @@ public final class SfuBridge implements MediaBridge {
     }
 
     /** Allocation runs every {@link #ALLOCATION_TICKS} fast ticks. */
-    private static final long FAST_TICK_MILLIS = 50;
+    static final long FAST_TICK_MILLIS = 50;
     private static final int ALLOCATION_TICKS = 5;
     private int fastTicks;
 
@@ -311,6 +312,7 @@ public final class SfuBridge implements MediaBridge {
         for (Conference c : conferences.values()) {
             for (Endpoint e : c.endpoints.values()) {
                 try {
+                    e.onFastTick(now);
                     if (allocate) {
                         e.allocate(now);
                     }

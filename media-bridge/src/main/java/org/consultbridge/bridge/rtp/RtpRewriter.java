@@ -19,6 +19,16 @@ public final class RtpRewriter {
      */
     public static int copyRewritten(ByteBuf src, ByteBuf dst, int newPt, int newSeq, long newTs, long newSsrc,
                                     byte[] extIdMap) {
+        return copyRewritten(src, dst, newPt, newSeq, newTs, newSsrc, extIdMap, 0, 0);
+    }
+
+    /**
+     * As above, and adds one two-byte element {@code extraId} = {@code extraValue} (a per-hop extension the bridge
+     * writes itself: the transport-wide sequence number of draft-holmer-rmcat-transport-wide-cc-extensions-01
+     * §2); {@code extraId} 0 adds nothing.
+     */
+    public static int copyRewritten(ByteBuf src, ByteBuf dst, int newPt, int newSeq, long newTs, long newSsrc,
+                                    byte[] extIdMap, int extraId, int extraValue) {
         int start = dst.writerIndex();
         int r = src.readerIndex();
         int b0 = src.getUnsignedByte(r);
@@ -38,8 +48,9 @@ public final class RtpRewriter {
         if (csrcs > 0) {
             dst.writeBytes(src, r + RtpPacket.FIXED_HEADER, csrcs * 4);
         }
-        if (hadExtension) {
-            int written = writeExtensions(src, block, payload, dst, extIdMap);
+        if (hadExtension || extraId != 0) {
+            int written = writeExtensions(src, block, hadExtension ? payload : block, dst, extIdMap, hadExtension,
+                    extraId, extraValue);
             if (written > 0) {
                 dst.setByte(start, dst.getUnsignedByte(start) | 0x10);
             }
@@ -86,18 +97,22 @@ public final class RtpRewriter {
     }
 
     /** Returns the bytes of the extension block written (0 when no extension survives: nothing written). */
-    private static int writeExtensions(ByteBuf src, int block, int end, ByteBuf dst, byte[] map) {
-        int profile = src.getUnsignedShort(block);
-        boolean srcOneByte = profile == RtpPacket.ONE_BYTE_PROFILE;
-        boolean srcTwoByte = (profile & RtpPacket.TWO_BYTE_PROFILE_MASK) == RtpPacket.TWO_BYTE_PROFILE;
-        if (!srcOneByte && !srcTwoByte) {
-            return 0; // a profile-specific extension we do not understand is not forwarded
+    private static int writeExtensions(ByteBuf src, int block, int end, ByteBuf dst, byte[] map, boolean hadBlock,
+                                       int extraId, int extraValue) {
+        boolean srcOneByte = true;
+        if (hadBlock) {
+            int profile = src.getUnsignedShort(block);
+            srcOneByte = profile == RtpPacket.ONE_BYTE_PROFILE;
+            boolean srcTwoByte = (profile & RtpPacket.TWO_BYTE_PROFILE_MASK) == RtpPacket.TWO_BYTE_PROFILE;
+            if (!srcOneByte && !srcTwoByte) {
+                hadBlock = false; // a profile-specific extension we do not understand is not forwarded
+            }
         }
         // first pass: which form, how many bytes
-        boolean oneByteFits = true;
-        int count = 0;
-        int dataBytes = 0;
-        for (long e = nextElement(src, block + 4, end, srcOneByte); e >= 0;
+        boolean oneByteFits = extraId <= 14;
+        int count = extraId != 0 ? 1 : 0;
+        int dataBytes = extraId != 0 ? 2 : 0;
+        for (long e = hadBlock ? nextElement(src, block + 4, end, srcOneByte) : -1; e >= 0;
              e = nextElement(src, (int) (e >>> 24) + (int) ((e >>> 8) & 0xFFFF), end, srcOneByte)) {
             int mapped = map[(int) (e & 0xFF)] & 0xFF;
             int len = (int) ((e >>> 8) & 0xFFFF);
@@ -118,7 +133,16 @@ public final class RtpRewriter {
         dst.writeShort(oneByteFits ? RtpPacket.ONE_BYTE_PROFILE : RtpPacket.TWO_BYTE_PROFILE);
         dst.writeShort(words);
         // second pass: copy
-        for (long e = nextElement(src, block + 4, end, srcOneByte); e >= 0;
+        if (extraId != 0) {
+            if (oneByteFits) {
+                dst.writeByte((extraId << 4) | 1);
+            } else {
+                dst.writeByte(extraId);
+                dst.writeByte(2);
+            }
+            dst.writeShort(extraValue);
+        }
+        for (long e = hadBlock ? nextElement(src, block + 4, end, srcOneByte) : -1; e >= 0;
              e = nextElement(src, (int) (e >>> 24) + (int) ((e >>> 8) & 0xFFFF), end, srcOneByte)) {
             int mapped = map[(int) (e & 0xFF)] & 0xFF;
             int len = (int) ((e >>> 8) & 0xFFFF);

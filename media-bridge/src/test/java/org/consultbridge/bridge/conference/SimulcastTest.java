@@ -123,7 +123,17 @@ class SimulcastTest {
      * with the layer number so the receiver can tell which layer it got.
      */
     static byte[] layerPacket(int layer, int seq, long ts, int pictureId, int tl0, boolean keyframe, boolean marker) {
+        return layerPacket(layer, seq, ts, pictureId, tl0, keyframe, marker, -1);
+    }
+
+    static byte[] layerPacket(int layer, int seq, long ts, int pictureId, int tl0, boolean keyframe, boolean marker,
+                              int transportSeq) {
         ByteArrayOutputStream ext = new ByteArrayOutputStream();
+        if (transportSeq >= 0) {
+            ext.write((ClientSdp.EXT_ID_TRANSPORT_CC << 4) | 1);
+            ext.write(transportSeq >> 8);
+            ext.write(transportSeq & 0xFF);
+        }
         ext.write((ClientSdp.EXT_ID_MID << 4));
         ext.write('1');
         byte[] rid = RIDS.get(layer).getBytes(StandardCharsets.US_ASCII);
@@ -299,6 +309,84 @@ class SimulcastTest {
             sendFrame(room.pub, 51, lower, new boolean[3]);
             assertThat(receive(doctor.sub, videoToDoctor, 4)).hasSize(4).allMatch(g -> g.layer() == 1);
             assertThat(doctor.suspensions).isEmpty();
+        }
+    }
+
+    @Test
+    void transportWideCongestionControlRunsBothWays() throws Exception {
+        try (Peer room = new Peer("room"); Peer doctor = new Peer("doctor")) {
+            room.publishSimulcast();
+            long videoToDoctor = doctor.subscribeVideoSsrc();
+            // the room's packets carry transport-wide sequence numbers 500..519: the bridge reports their arrival
+            for (int i = 0; i < 20; i++) {
+                room.pub.sendRtp(layerPacket(0, 100 + i, 1000 + 3000L * (i / 2), 10 + i / 2, 5, i == 0, i % 2 == 1,
+                        500 + i));
+            }
+            java.util.Set<Integer> reported = new java.util.HashSet<>();
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            while (reported.size() < 20 && System.nanoTime() < deadline) {
+                byte[] r = room.pub.pollRtcp(100);
+                if (r == null) {
+                    continue;
+                }
+                ByteBuf rb = Unpooled.wrappedBuffer(r);
+                int off = 0;
+                while (off + 4 <= rb.writerIndex()) {
+                    if (org.consultbridge.bridge.cc.TransportCcFeedback.isTransportCc(rb, off)) {
+                        org.consultbridge.bridge.cc.TransportCcFeedback.parse(rb, off,
+                                new org.consultbridge.bridge.cc.TransportCcFeedback.Visitor() {
+                                    @Override
+                                    public void onHeader(long senderSsrc, long mediaSsrc, int baseSeq, int statusCount,
+                                                         int referenceTime24, int feedbackCount) {
+                                    }
+
+                                    @Override
+                                    public void onStatus(int seq, boolean received, long arrivalUs) {
+                                        if (received) {
+                                            reported.add(seq);
+                                        }
+                                    }
+                                });
+                    }
+                    off += RtcpPacket.lengthBytes(rb, off);
+                }
+            }
+            assertThat(reported).as("transport-cc feedback to the publisher").hasSize(20)
+                    .allMatch(seq -> seq >= 500 && seq < 520);
+
+            // what the bridge forwards carries its own transport-wide sequence numbers, one apart (layer 0 is the
+            // only one flowing by now, so the bridge chose it and starts on its next keyframe)
+            Thread.sleep(600); // the allocator runs every 250 ms
+            for (int i = 20; i < 30; i++) {
+                room.pub.sendRtp(layerPacket(0, 100 + i, 1000 + 3000L * (i / 2), 10 + i / 2, 5, i == 20, i % 2 == 1,
+                        500 + i));
+            }
+            List<Integer> outSeqs = new ArrayList<>();
+            deadline = System.nanoTime() + 3_000_000_000L;
+            while (outSeqs.size() < 4 && System.nanoTime() < deadline) {
+                byte[] p = doctor.sub.pollRtp(100);
+                if (p == null) {
+                    continue;
+                }
+                int seq = org.consultbridge.bridge.cc.TransportCcFeedback.readSequenceNumber(Unpooled.wrappedBuffer(p),
+                        ClientSdp.EXT_ID_TRANSPORT_CC);
+                assertThat(seq).as("transport-cc extension on a forwarded packet").isNotNegative();
+                outSeqs.add(seq);
+            }
+            assertThat(outSeqs).hasSize(4);
+            for (int i = 1; i < outSeqs.size(); i++) {
+                assertThat(outSeqs.get(i)).isEqualTo((outSeqs.get(i - 1) + 1) & 0xFFFF);
+            }
+            // the doctor reports their arrival: the bridge now has an estimate of the doctor's downlink
+            assertThat(doctor.endpoint.receiveQuality().estimatedDownlinkBps()).isEqualTo(-1);
+            ByteBuf fb = Unpooled.buffer(256);
+            new org.consultbridge.bridge.cc.TransportCcFeedback.Writer().write(fb, 0xABCDL, videoToDoctor, 0,
+                    outSeqs.get(0), outSeqs.size(), seq -> 1_000_000L + 5_000L * (seq - outSeqs.get(0)), 1200);
+            byte[] fbBytes = new byte[fb.readableBytes()];
+            fb.readBytes(fbBytes);
+            doctor.sub.sendRtcp(fbBytes);
+            await().atMost(Duration.ofSeconds(3))
+                    .until(() -> doctor.endpoint.receiveQuality().estimatedDownlinkBps() > 0);
         }
     }
 }
