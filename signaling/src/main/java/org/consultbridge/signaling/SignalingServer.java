@@ -6,6 +6,7 @@ import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.signaling.consultation.ConsultationRegistry;
 import org.consultbridge.signaling.http.WebHandler;
 import org.consultbridge.signaling.token.TokenService;
+import org.consultbridge.signaling.turn.TurnProbe;
 import org.consultbridge.signaling.ws.SignalingContext;
 import org.consultbridge.signaling.ws.SignalingSocket;
 import org.eclipse.jetty.server.Server;
@@ -21,21 +22,24 @@ public final class SignalingServer implements AutoCloseable {
     private final ConsultationRegistry registry;
     private final TokenService tokens;
     private final MediaBridge bridge;
+    private final TurnProbe turnProbe;
 
     private SignalingServer(Server server, ServerConnector connector, ConsultationRegistry registry,
-                            TokenService tokens, MediaBridge bridge) {
+                            TokenService tokens, MediaBridge bridge, TurnProbe turnProbe) {
         this.server = server;
         this.connector = connector;
         this.registry = registry;
         this.tokens = tokens;
         this.bridge = bridge;
+        this.turnProbe = turnProbe;
     }
 
     public static SignalingServer start(ServerConfig config, TokenService tokens, MediaBridge bridge)
             throws Exception {
         ObjectMapper json = new ObjectMapper();
         ConsultationRegistry registry = new ConsultationRegistry(config.maxParticipants());
-        SignalingContext ctx = new SignalingContext(tokens, registry, bridge, json);
+        SignalingContext ctx = new SignalingContext(tokens, registry, bridge, json, config.turn());
+        TurnProbe probe = config.turn().enabled() ? new TurnProbe(config.turn()).start() : null;
 
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("http");
@@ -51,10 +55,17 @@ public final class SignalingServer implements AutoCloseable {
             container.setIdleTimeout(Duration.ofSeconds(60));
             container.addMapping("/ws", (request, response, callback) -> new SignalingSocket(ctx));
         });
-        ws.setHandler(new WebHandler(tokens, config.demoMode(), json));
+        ws.setHandler(new WebHandler(tokens, config.demoMode(), json, probe));
         server.setHandler(ws);
-        server.start();
-        return new SignalingServer(server, connector, registry, tokens, bridge);
+        try {
+            server.start();
+        } catch (Exception e) {
+            if (probe != null) {
+                probe.close();
+            }
+            throw e;
+        }
+        return new SignalingServer(server, connector, registry, tokens, bridge, probe);
     }
 
     public int port() {
@@ -73,8 +84,16 @@ public final class SignalingServer implements AutoCloseable {
         return bridge;
     }
 
+    /** The TURN probe, when TURN is configured. */
+    public java.util.Optional<TurnProbe> turnProbe() {
+        return java.util.Optional.ofNullable(turnProbe);
+    }
+
     @Override
     public void close() throws Exception {
+        if (turnProbe != null) {
+            turnProbe.close();
+        }
         server.stop();
     }
 }
