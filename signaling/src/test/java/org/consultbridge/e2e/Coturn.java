@@ -63,8 +63,8 @@ public final class Coturn implements AutoCloseable {
      * with free ports, a 200-port relay range, and a fresh self-signed certificate in {@code dir}.
      */
     public static TurnSettings forTest(TurnSettings base, String address, Path dir) {
-        Path cert = dir.resolve("cert.pem");
-        Path key = dir.resolve("key.pem");
+        Path cert = dir.toAbsolutePath().resolve("cert.pem");
+        Path key = dir.toAbsolutePath().resolve("key.pem");
         writeSelfSignedCertificate(cert, key, base.host());
         int port = freePort();
         int tlsPort = freePort();
