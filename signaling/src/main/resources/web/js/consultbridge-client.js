@@ -13,6 +13,9 @@ export class ConsultClient extends EventTarget {
     this.simulcast = options.simulcast !== false;
     this.quality = null;             // last 'quality' message: the bridge's view of our downlink
     this.suspended = new Set();      // participantIds whose video the bridge paused for us (audio only)
+    // relay only: all media through the TURN server (tests; diagnosing a hospital firewall)
+    this.forceRelay = !!options.forceRelay;
+    this.iceServers = [];
     this.state = 'idle';
     this.participants = new Map();   // participantId -> {participantId, role, displayName, audioMuted, videoMuted}
     this.remoteTracks = new Map();   // participantId -> MediaStream of what we receive from them
@@ -48,7 +51,18 @@ export class ConsultClient extends EventTarget {
     this.self = welcome;
     for (const p of welcome.participants) this.participants.set(p.participantId, p);
     this.emit('participants');
-    await this.publish(welcome.iceServers || []);
+    this.iceServers = welcome.iceServers || []; // TURN with ephemeral credentials, when the server has one
+    await this.publish();
+  }
+
+  /** The RTCPeerConnection configuration of both connections. */
+  pcConfig() {
+    return {
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.forceRelay ? 'relay' : 'all',
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+    };
   }
 
   request(msg) {
@@ -117,8 +131,8 @@ export class ConsultClient extends EventTarget {
     }
   }
 
-  async publish(iceServers) {
-    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+  async publish() {
+    const pc = new RTCPeerConnection(this.pcConfig());
     this.publishPc = pc;
     pc.onconnectionstatechange = () => this.updateState();
     pc.onicecandidate = (e) => {
@@ -139,7 +153,7 @@ export class ConsultClient extends EventTarget {
 
   async onSubscribeOffer(sdp) {
     if (!this.subscribePc) {
-      const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+      const pc = new RTCPeerConnection(this.pcConfig());
       this.subscribePc = pc;
       pc.onconnectionstatechange = () => this.updateState();
       pc.ontrack = (e) => this.onTrack(e);
@@ -230,11 +244,15 @@ function preferCodec(transceiver, name) {
   transceiver.setCodecPreferences([...first, ...rest]);
 }
 
-/** Options from the URL fragment after the token, e.g. #token=...&video=h264 */
+/**
+ * Options from the URL fragment after the token (#token=...&video=h264&relay=1) or the query (?relay=1).
+ * relay=1 forces iceTransportPolicy "relay": media only through the TURN server.
+ */
 export function optionsFromLocation() {
   const m = /(?:^|[#&])video=([A-Za-z0-9]+)/.exec(location.hash);
   const sc = /(?:^|[#&])simulcast=([01])/.exec(location.hash);
-  return { videoCodec: m ? m[1] : null, simulcast: !(sc && sc[1] === '0') };
+  const relay = /(?:^|[#&?])relay=(1|true)(?:&|$)/.test(location.hash) || /(?:^|[?&])relay=(1|true)(?:&|$)/.test(location.search);
+  return { videoCodec: m ? m[1] : null, simulcast: !(sc && sc[1] === '0'), forceRelay: relay };
 }
 
 export function tokenFromLocation() {

@@ -1,5 +1,10 @@
 package org.consultbridge.signaling;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
@@ -10,10 +15,11 @@ import org.consultbridge.bridge.MediaBridges;
 import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.signaling.token.Role;
 import org.consultbridge.signaling.token.TokenService;
+import org.consultbridge.turn.CoturnConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@code java -jar consultbridge.jar [serve | token ... | --help]}. */
+/** {@code java -jar consultbridge.jar [serve | token ... | turn-config ... | --help]}. */
 public final class Main {
 
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -26,6 +32,7 @@ public final class Main {
         switch (command) {
             case "serve" -> serve();
             case "token" -> System.exit(token(args));
+            case "turn-config" -> System.exit(turnConfig(args));
             case "--help", "-h", "help" -> usage();
             default -> {
                 System.err.println("unknown command: " + command);
@@ -43,6 +50,8 @@ public final class Main {
                       start the server (embedded defaults; override with -Dconfig.file=... or CB_* variables)
                   java -jar consultbridge.jar token --consultation ID --role doctor|room|guest --name NAME [--ttl 2h] [--participant ID]
                       print a join token signed with the configured consultbridge.tokens.secret
+                  java -jar consultbridge.jar turn-config [--out FILE]
+                      print (or write) coturn's turnserver.conf for the configured consultbridge.turn section
                 """);
     }
 
@@ -89,6 +98,42 @@ public final class Main {
         }
         System.out.println(out);
         stopped.await();
+    }
+
+    /** {@code turn-config [--out FILE]}: coturn's configuration from consultbridge.turn. */
+    static int turnConfig(String[] args) throws IOException {
+        Path out = null;
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--out") && i + 1 < args.length) {
+                out = Path.of(args[++i]);
+            } else {
+                System.err.println("usage: turn-config [--out FILE]");
+                return 2;
+            }
+        }
+        ServerConfig config = ServerConfig.load();
+        if (!config.turn().enabled()) {
+            System.err.println("TURN is not configured: set consultbridge.turn.host and consultbridge.turn.secrets "
+                    + "(CB_TURN_HOST, CB_TURN_SECRETS) first");
+            return 2;
+        }
+        String text = CoturnConfig.render(config.turn());
+        if (out == null) {
+            System.out.print(text);
+            return 0;
+        }
+        // it holds the shared secrets: owner read/write, group read (coturn's group), nobody else
+        Path tmp = Files.createTempFile(out.toAbsolutePath().getParent(), ".turnserver", ".conf");
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r-----"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: permissions are the operator's business
+        }
+        Files.writeString(tmp, text);
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        System.err.println("wrote " + out + " (mode 640: give it to coturn's group, e.g. chgrp turnserver " + out
+                + "); restart coturn to apply");
+        return 0;
     }
 
     static int token(String[] args) {

@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.consultbridge.bridge.BridgeConfig;
+import org.consultbridge.bridge.transport.HostCandidates;
+import org.consultbridge.turn.TurnSettings;
 
 /**
  * The server's configuration, read once at start from Typesafe Config (HOCON): {@code reference.conf} in the jar
@@ -13,7 +15,7 @@ import org.consultbridge.bridge.BridgeConfig;
  */
 public record ServerConfig(String httpHost, int httpPort, String publicUrl, BridgeConfig bridge, String tokenSecret,
                            String tokenIssuer, Duration tokenMaxLifetime, Duration clockSkew, int maxMessageBytes,
-                           int maxParticipants) {
+                           int maxParticipants, TurnSettings turn) {
 
     public static ServerConfig load() {
         return from(ConfigFactory.load());
@@ -29,12 +31,14 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
                 == com.typesafe.config.ConfigValueType.STRING
                 ? List.of(c.getString("bridge.advertised-addresses").split("\\s*,\\s*"))
                 : c.getStringList("bridge.advertised-addresses");
+        BridgeConfig bridge = new BridgeConfig(c.getString("bridge.bind-address"), c.getInt("bridge.udp-port"),
+                advertised.stream().map(String::strip).filter(s -> !s.isBlank()).toList());
+        TurnSettings turn = TurnSettings.from(c.getConfig("turn"), c.getString("turn.host").isBlank()
+                ? List.of() : HostCandidates.addresses(bridge));
         return new ServerConfig(c.getString("http.host"), c.getInt("http.port"), c.getString("public-url"),
-                new BridgeConfig(c.getString("bridge.bind-address"), c.getInt("bridge.udp-port"),
-                        advertised.stream().filter(s -> !s.isBlank()).toList()),
-                secret, c.getString("tokens.issuer"), c.getDuration("tokens.max-lifetime"),
+                bridge, secret, c.getString("tokens.issuer"), c.getDuration("tokens.max-lifetime"),
                 c.getDuration("tokens.clock-skew"), c.getInt("limits.max-message-bytes"),
-                c.getInt("limits.max-participants"));
+                c.getInt("limits.max-participants"), turn);
     }
 
     /** Demo mode: no secret configured, one is generated and the demo-token endpoint is on. */
@@ -48,6 +52,12 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
 
     public ServerConfig withHttp(String host, int port) {
         return new ServerConfig(host, port, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
-                clockSkew, maxMessageBytes, maxParticipants);
+                clockSkew, maxMessageBytes, maxParticipants, turn);
+    }
+
+    /** The same configuration with other TURN settings (tests). */
+    public ServerConfig withTurn(TurnSettings newTurn) {
+        return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+                clockSkew, maxMessageBytes, maxParticipants, newTurn);
     }
 }

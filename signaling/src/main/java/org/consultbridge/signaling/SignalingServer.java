@@ -7,6 +7,7 @@ import org.consultbridge.signaling.consultation.ConsultationRegistry;
 import org.consultbridge.signaling.http.WebHandler;
 import org.consultbridge.signaling.token.TokenService;
 import org.consultbridge.signaling.ws.QualityReporter;
+import org.consultbridge.signaling.turn.TurnProbe;
 import org.consultbridge.signaling.ws.SignalingContext;
 import org.consultbridge.signaling.ws.SignalingSocket;
 import org.eclipse.jetty.server.Server;
@@ -23,22 +24,25 @@ public final class SignalingServer implements AutoCloseable {
     private final TokenService tokens;
     private final MediaBridge bridge;
     private final QualityReporter quality;
+    private final TurnProbe turnProbe;
 
     private SignalingServer(Server server, ServerConnector connector, ConsultationRegistry registry,
-                            TokenService tokens, MediaBridge bridge, QualityReporter quality) {
+                            TokenService tokens, MediaBridge bridge, QualityReporter quality, TurnProbe turnProbe) {
         this.quality = quality;
         this.server = server;
         this.connector = connector;
         this.registry = registry;
         this.tokens = tokens;
         this.bridge = bridge;
+        this.turnProbe = turnProbe;
     }
 
     public static SignalingServer start(ServerConfig config, TokenService tokens, MediaBridge bridge)
             throws Exception {
         ObjectMapper json = new ObjectMapper();
         ConsultationRegistry registry = new ConsultationRegistry(config.maxParticipants());
-        SignalingContext ctx = new SignalingContext(tokens, registry, bridge, json);
+        SignalingContext ctx = new SignalingContext(tokens, registry, bridge, json, config.turn());
+        TurnProbe probe = config.turn().enabled() ? new TurnProbe(config.turn()).start() : null;
 
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("http");
@@ -54,11 +58,18 @@ public final class SignalingServer implements AutoCloseable {
             container.setIdleTimeout(Duration.ofSeconds(60));
             container.addMapping("/ws", (request, response, callback) -> new SignalingSocket(ctx));
         });
-        ws.setHandler(new WebHandler(tokens, config.demoMode(), json));
+        ws.setHandler(new WebHandler(tokens, config.demoMode(), json, probe));
         server.setHandler(ws);
-        server.start();
+        try {
+            server.start();
+        } catch (Exception e) {
+            if (probe != null) {
+                probe.close();
+            }
+            throw e;
+        }
         QualityReporter quality = new QualityReporter(registry, json);
-        return new SignalingServer(server, connector, registry, tokens, bridge, quality);
+        return new SignalingServer(server, connector, registry, tokens, bridge, quality, probe);
     }
 
     public int port() {
@@ -77,9 +88,17 @@ public final class SignalingServer implements AutoCloseable {
         return bridge;
     }
 
+    /** The TURN probe, when TURN is configured. */
+    public java.util.Optional<TurnProbe> turnProbe() {
+        return java.util.Optional.ofNullable(turnProbe);
+    }
+
     @Override
     public void close() throws Exception {
         quality.close();
+        if (turnProbe != null) {
+            turnProbe.close();
+        }
         server.stop();
     }
 }

@@ -13,14 +13,14 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** A signalling client for tests: the JDK's WebSocket, messages collected in arrival order. */
-final class WsClient implements AutoCloseable {
+public final class WsClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     final BlockingQueue<JsonNode> messages = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private final WebSocket ws;
 
-    WsClient(int port) throws Exception {
+    public WsClient(int port) throws Exception {
         ws = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
                 .buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
                     private final StringBuilder partial = new StringBuilder();
@@ -53,7 +53,7 @@ final class WsClient implements AutoCloseable {
                 }).get(5, TimeUnit.SECONDS);
     }
 
-    void send(String text) {
+    public void send(String text) {
         ws.sendText(text, true).join();
     }
 
@@ -62,7 +62,7 @@ final class WsClient implements AutoCloseable {
         ws.sendText(text, true).exceptionally(e -> null);
     }
 
-    void send(Object... keyValues) throws Exception {
+    public void send(Object... keyValues) throws Exception {
         var node = JSON.createObjectNode();
         for (int i = 0; i < keyValues.length; i += 2) {
             node.set((String) keyValues[i], JSON.valueToTree(keyValues[i + 1]));
@@ -71,7 +71,7 @@ final class WsClient implements AutoCloseable {
     }
 
     /** Next message of the given type (others are skipped), or an AssertionError after 10 s. */
-    JsonNode await(String type) throws InterruptedException {
+    public JsonNode await(String type) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             JsonNode m = messages.poll(100, TimeUnit.MILLISECONDS);

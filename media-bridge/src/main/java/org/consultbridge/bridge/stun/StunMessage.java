@@ -37,7 +37,13 @@ public final class StunMessage {
     private boolean iceControlled;
     private long tieBreaker;
     private InetSocketAddress xorMappedAddress;
+    private InetSocketAddress xorRelayedAddress;
+    private InetSocketAddress xorPeerAddress;
     private int errorCode = -1;
+    private String errorReason;
+    private String realm;
+    private String nonce;
+    private long lifetime = -1;
 
     private StunMessage(byte[] data) throws StunException {
         this.data = data;
@@ -137,11 +143,22 @@ public final class StunMessage {
                     tieBreaker = u64(value);
                 }
                 case StunAttributeType.XOR_MAPPED_ADDRESS -> xorMappedAddress = parseXorAddress(value, attrLen);
+                // RFC 8656 §18.5 and §18.3: same encoding as XOR-MAPPED-ADDRESS
+                case StunAttributeType.XOR_RELAYED_ADDRESS -> xorRelayedAddress = parseXorAddress(value, attrLen);
+                case StunAttributeType.XOR_PEER_ADDRESS -> xorPeerAddress = parseXorAddress(value, attrLen);
                 case StunAttributeType.ERROR_CODE -> {
+                    // RFC 8489 §14.8: 21 reserved bits, class (3 bits), number (8 bits), UTF-8 reason phrase
                     if (attrLen < 4) {
                         throw new StunException("ERROR-CODE shorter than 4 bytes");
                     }
                     errorCode = (data[value + 2] & 0x07) * 100 + (data[value + 3] & 0xFF);
+                    errorReason = new String(data, value + 4, attrLen - 4, StandardCharsets.UTF_8);
+                }
+                case StunAttributeType.REALM -> realm = text(attrType, value, attrLen); // RFC 8489 §14.9
+                case StunAttributeType.NONCE -> nonce = text(attrType, value, attrLen); // RFC 8489 §14.10
+                case StunAttributeType.LIFETIME -> { // RFC 8656 §18.2
+                    requireLength(attrType, attrLen, 4);
+                    lifetime = u32(value);
                 }
                 case StunAttributeType.MESSAGE_INTEGRITY -> {
                     requireLength(attrType, attrLen, 20);
@@ -162,6 +179,14 @@ public final class StunMessage {
         }
     }
 
+    /** REALM and NONCE: fewer than 128 characters, at most 763 bytes (RFC 8489 §14.9, §14.10). */
+    private String text(int attrType, int value, int len) throws StunException {
+        if (len > 763) {
+            throw new StunException("attribute 0x" + Integer.toHexString(attrType) + " longer than 763 bytes");
+        }
+        return new String(data, value, len, StandardCharsets.UTF_8);
+    }
+
     private static void requireLength(int attrType, int actual, int expected) throws StunException {
         if (actual != expected) {
             throw new StunException("attribute 0x" + Integer.toHexString(attrType) + " has length " + actual
@@ -169,10 +194,13 @@ public final class StunMessage {
         }
     }
 
-    /** RFC 5389 §15.2: port XOR the cookie's top 16 bits, address XOR the cookie (and transaction id for IPv6). */
+    /**
+     * RFC 5389 §15.2: port XOR the cookie's top 16 bits, address XOR the cookie (and transaction id for IPv6); also
+     * the encoding of XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS (RFC 8656 §18.3, §18.5).
+     */
     private InetSocketAddress parseXorAddress(int value, int len) throws StunException {
         if (len < 8) {
-            throw new StunException("XOR-MAPPED-ADDRESS too short");
+            throw new StunException("XOR address attribute too short");
         }
         int family = data[value + 1] & 0xFF;
         int port = u16(value + 2) ^ (MAGIC_COOKIE >>> 16);
@@ -182,7 +210,7 @@ public final class StunMessage {
         } else if (family == 0x02 && len == 20) {
             addr = new byte[16];
         } else {
-            throw new StunException("XOR-MAPPED-ADDRESS with bad family/length");
+            throw new StunException("XOR address attribute with bad family/length");
         }
         for (int i = 0; i < addr.length; i++) {
             // bytes 4..19 of the header are the cookie followed by the transaction id
@@ -255,6 +283,34 @@ public final class StunMessage {
 
     public int errorCode() {
         return errorCode;
+    }
+
+    /** The ERROR-CODE reason phrase, or null. */
+    public String errorReason() {
+        return errorReason;
+    }
+
+    /** XOR-RELAYED-ADDRESS (RFC 8656 §18.5): the relayed transport address of an allocation, or null. */
+    public InetSocketAddress xorRelayedAddress() {
+        return xorRelayedAddress;
+    }
+
+    /** XOR-PEER-ADDRESS (RFC 8656 §18.3), or null. */
+    public InetSocketAddress xorPeerAddress() {
+        return xorPeerAddress;
+    }
+
+    public String realm() {
+        return realm;
+    }
+
+    public String nonce() {
+        return nonce;
+    }
+
+    /** LIFETIME in seconds (RFC 8656 §18.2), or -1 when absent. */
+    public long lifetime() {
+        return lifetime;
     }
 
     public boolean hasMessageIntegrity() {

@@ -4,9 +4,14 @@ import java.io.ByteArrayOutputStream;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 
-/** Builds STUN messages (RFC 5389 §6, §15) for the ICE-lite responder and for test and load-test clients. */
+/**
+ * Builds STUN messages (RFC 5389 §6, §15) for the ICE-lite responder, for test and load-test clients, and TURN
+ * requests (RFC 8656) for the signalling server's TURN probe.
+ */
 public final class StunMessageBuilder {
 
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -51,6 +56,29 @@ public final class StunMessageBuilder {
         return b;
     }
 
+    /** A request of any method, e.g. {@link StunMethod#ALLOCATE} (RFC 8656 §7.1). */
+    public static StunMessageBuilder request(int method, byte[] transactionId) {
+        return new StunMessageBuilder(messageType(method, StunClass.REQUEST), transactionId);
+    }
+
+    /** A message of any method and class. */
+    public static StunMessageBuilder message(int method, StunClass cls, byte[] transactionId) {
+        return new StunMessageBuilder(messageType(method, cls), transactionId);
+    }
+
+    /**
+     * RFC 8489 §9.2.2: the long-term credential key, MD5(username ":" realm ":" password), for MESSAGE-INTEGRITY.
+     * The strings must already be OpaqueString/SASLprep-processed (RFC 8265); ASCII ones are unchanged by it.
+     */
+    public static byte[] longTermKey(String username, String realm, String password) {
+        try {
+            return MessageDigest.getInstance("MD5")
+                    .digest((username + ":" + realm + ":" + password).getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 unavailable", e);
+        }
+    }
+
     public static byte[] newTransactionId() {
         byte[] id = new byte[12];
         RANDOM.nextBytes(id);
@@ -59,6 +87,40 @@ public final class StunMessageBuilder {
 
     /** RFC 5389 §15.2. */
     public StunMessageBuilder xorMappedAddress(InetSocketAddress a) {
+        return xorAddress(StunAttributeType.XOR_MAPPED_ADDRESS, a);
+    }
+
+    /** RFC 8656 §18.3: the peer of a CreatePermission, ChannelBind or Send. */
+    public StunMessageBuilder xorPeerAddress(InetSocketAddress a) {
+        return xorAddress(StunAttributeType.XOR_PEER_ADDRESS, a);
+    }
+
+    /** RFC 8656 §18.5. */
+    public StunMessageBuilder xorRelayedAddress(InetSocketAddress a) {
+        return xorAddress(StunAttributeType.XOR_RELAYED_ADDRESS, a);
+    }
+
+    /** RFC 8489 §14.9. */
+    public StunMessageBuilder realm(String r) {
+        return attribute(StunAttributeType.REALM, r.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** RFC 8489 §14.10. */
+    public StunMessageBuilder nonce(String n) {
+        return attribute(StunAttributeType.NONCE, n.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** RFC 8656 §18.2: seconds; 0 in a Refresh deletes the allocation (§7.2). */
+    public StunMessageBuilder lifetime(long seconds) {
+        return attribute(StunAttributeType.LIFETIME, u32(seconds));
+    }
+
+    /** RFC 8656 §18.7: protocol number (17 = UDP) followed by three reserved bytes. */
+    public StunMessageBuilder requestedTransport(int protocol) {
+        return attribute(StunAttributeType.REQUESTED_TRANSPORT, new byte[] {(byte) protocol, 0, 0, 0});
+    }
+
+    private StunMessageBuilder xorAddress(int attrType, InetSocketAddress a) {
         byte[] addr = a.getAddress().getAddress();
         byte[] v = new byte[4 + addr.length];
         v[1] = (byte) (a.getAddress() instanceof Inet4Address ? 0x01 : 0x02);
@@ -74,7 +136,7 @@ public final class StunMessageBuilder {
         for (int i = 0; i < addr.length; i++) {
             v[4 + i] = (byte) (addr[i] ^ mask[i]);
         }
-        return attribute(StunAttributeType.XOR_MAPPED_ADDRESS, v);
+        return attribute(attrType, v);
     }
 
     public StunMessageBuilder username(String u) {

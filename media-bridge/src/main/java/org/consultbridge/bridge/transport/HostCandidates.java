@@ -41,7 +41,8 @@ public final class HostCandidates {
         return (126L << 24) + (localPreference << 8) + (256 - 1);
     }
 
-    static List<String> addresses(BridgeConfig config) {
+    /** The addresses the bridge advertises (its host candidates), in order. */
+    public static List<String> addresses(BridgeConfig config) {
         if (!config.advertisedAddresses().isEmpty()) {
             return config.advertisedAddresses();
         }

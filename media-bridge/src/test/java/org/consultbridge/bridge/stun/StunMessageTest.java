@@ -49,6 +49,87 @@ class StunMessageTest {
             80 28 00 04 c8 fb 0b 4c
             """);
 
+    /**
+     * RFC 5769 §2.4 Sample Request with Long-Term Authentication: USERNAME U+30DE U+30C8 U+30EA U+30C3 U+30AF U+30B9,
+     * password "The" U+00AD "M" U+00AA "tr" U+2168 ("TheMatrIX" after SASLprep), NONCE, REALM "example.org".
+     */
+    static final byte[] LONG_TERM_REQUEST = hex("""
+            00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
+            00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00
+            00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41
+            00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00
+            00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66
+            """);
+    static final String LT_USERNAME = "\u30DE\u30C8\u30EA\u30C3\u30AF\u30B9";
+    static final String LT_NONCE = "f//499k954d6OL34oL9FSTvy64sA";
+
+    @Test
+    void rfc5769LongTermCredentialRequest() throws Exception {
+        StunMessage m = StunMessage.decode(LONG_TERM_REQUEST, 0, LONG_TERM_REQUEST.length);
+        assertThat(m.messageClass()).isEqualTo(StunClass.REQUEST);
+        assertThat(m.method()).isEqualTo(StunMethod.BINDING);
+        assertThat(m.username()).isEqualTo(LT_USERNAME);
+        assertThat(m.nonce()).isEqualTo(LT_NONCE);
+        assertThat(m.realm()).isEqualTo("example.org");
+        assertThat(m.hasFingerprint()).isFalse();
+        // RFC 8489 §9.2.2: key = MD5(username ":" realm ":" SASLprep(password))
+        byte[] key = StunMessageBuilder.longTermKey(LT_USERNAME, "example.org", "TheMatrIX");
+        assertThat(m.checkMessageIntegrity(key)).isTrue();
+        assertThat(m.checkMessageIntegrity(StunMessageBuilder.longTermKey(LT_USERNAME, "example.org", "TheMatrix")))
+                .isFalse();
+        // and the builder writes the same bytes
+        byte[] built = StunMessageBuilder.bindingRequest(hex("78ad3433c6ad72c029da412e")).username(LT_USERNAME)
+                .nonce(LT_NONCE).realm("example.org").build(key, false);
+        assertThat(built).isEqualTo(LONG_TERM_REQUEST);
+    }
+
+    @Test
+    void turnAllocateRoundTrip() throws Exception {
+        byte[] tx = StunMessageBuilder.newTransactionId();
+        byte[] key = StunMessageBuilder.longTermKey("1700021600:room-7", "turn.example.org", "pw");
+        byte[] req = StunMessageBuilder.request(StunMethod.ALLOCATE, tx).requestedTransport(17)
+                .username("1700021600:room-7").realm("turn.example.org").nonce("abc").lifetime(600)
+                .build(key, true);
+        StunMessage m = StunMessage.decode(req, 0, req.length);
+        assertThat(m.method()).isEqualTo(StunMethod.ALLOCATE);
+        assertThat(m.messageClass()).isEqualTo(StunClass.REQUEST);
+        assertThat(m.lifetime()).isEqualTo(600);
+        assertThat(m.realm()).isEqualTo("turn.example.org");
+        assertThat(m.nonce()).isEqualTo("abc");
+        assertThat(m.checkMessageIntegrity(key)).isTrue();
+        assertThat(m.checkFingerprint()).isTrue();
+        // RFC 8656 §18.7: REQUESTED-TRANSPORT is 0x0019, length 4, protocol 17 then three zero bytes
+        assertThat(java.util.Arrays.copyOfRange(req, 20, 28)).isEqualTo(hex("0019 0004 11000000"));
+
+        InetSocketAddress relayed = new InetSocketAddress(InetAddress.getByName("203.0.113.5"), 49170);
+        InetSocketAddress peer = new InetSocketAddress(InetAddress.getByName("2001:db8::9"), 10000);
+        byte[] ok = StunMessageBuilder.message(StunMethod.ALLOCATE, StunClass.SUCCESS_RESPONSE, tx)
+                .xorRelayedAddress(relayed).xorPeerAddress(peer).lifetime(3600).build(key, true);
+        StunMessage r = StunMessage.decode(ok, 0, ok.length);
+        assertThat(r.messageClass()).isEqualTo(StunClass.SUCCESS_RESPONSE);
+        assertThat(r.method()).isEqualTo(StunMethod.ALLOCATE);
+        assertThat(r.xorRelayedAddress()).isEqualTo(relayed);
+        assertThat(r.xorPeerAddress()).isEqualTo(peer);
+        assertThat(r.lifetime()).isEqualTo(3600);
+        // the relayed address is XOR-ed on the wire (RFC 8489 §14.2), not in clear
+        assertThat(java.util.Arrays.copyOfRange(ok, 28, 32)).isNotEqualTo(relayed.getAddress().getAddress());
+    }
+
+    @Test
+    void errorResponseWithRealmAndNonce() throws Exception {
+        byte[] tx = StunMessageBuilder.newTransactionId();
+        byte[] e = StunMessageBuilder.message(StunMethod.CREATE_PERMISSION, StunClass.ERROR_RESPONSE, tx)
+                .attribute(StunAttributeType.ERROR_CODE, new byte[] {0, 0, 4, 3, 'F', 'o', 'r', 'b', 'i', 'd', 'd',
+                    'e', 'n'})
+                .realm("r").nonce("n").build(null, true);
+        StunMessage m = StunMessage.decode(e, 0, e.length);
+        assertThat(m.method()).isEqualTo(StunMethod.CREATE_PERMISSION);
+        assertThat(m.errorCode()).isEqualTo(403);
+        assertThat(m.errorReason()).isEqualTo("Forbidden");
+        assertThat(m.realm()).isEqualTo("r");
+        assertThat(m.nonce()).isEqualTo("n");
+    }
+
     @Test
     void rfc5769SampleRequest() throws Exception {
         assertThat(StunMessage.looksLikeStun(Unpooled.wrappedBuffer(SAMPLE_REQUEST))).isTrue();
@@ -133,7 +214,8 @@ class StunMessageTest {
     void truncatedAndRandomInputOnlyEverRaisesStunException() {
         Random r = new Random(5769);
         for (int i = 0; i < 100_000; i++) {
-            byte[] base = i % 3 == 0 ? SAMPLE_REQUEST : i % 3 == 1 ? IPV4_RESPONSE : IPV6_RESPONSE;
+            byte[] base = i % 4 == 0 ? SAMPLE_REQUEST : i % 4 == 1 ? IPV4_RESPONSE : i % 4 == 2 ? IPV6_RESPONSE
+                    : LONG_TERM_REQUEST;
             byte[] d = java.util.Arrays.copyOf(base, r.nextInt(base.length + 8));
             for (int k = r.nextInt(4); k > 0; k--) {
                 if (d.length > 0) {

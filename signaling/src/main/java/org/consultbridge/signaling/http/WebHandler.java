@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.consultbridge.signaling.token.Role;
 import org.consultbridge.signaling.token.TokenService;
+import org.consultbridge.signaling.turn.TurnProbe;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Handler;
@@ -40,11 +41,14 @@ public final class WebHandler extends Handler.Abstract {
     private final boolean demoMode;
     private final ObjectMapper json;
     private final Map<String, byte[]> cache = new ConcurrentHashMap<>();
+    private final TurnProbe turnProbe;
 
-    public WebHandler(TokenService tokens, boolean demoMode, ObjectMapper json) {
+    /** @param turnProbe the TURN server's probe, or null when TURN is not configured */
+    public WebHandler(TokenService tokens, boolean demoMode, ObjectMapper json, TurnProbe turnProbe) {
         this.tokens = tokens;
         this.demoMode = demoMode;
         this.json = json;
+        this.turnProbe = turnProbe;
     }
 
     @Override
@@ -53,7 +57,7 @@ public final class WebHandler extends Handler.Abstract {
         response.getHeaders().put("X-Content-Type-Options", "nosniff");
         response.getHeaders().put("Referrer-Policy", "no-referrer");
         if (path.equals("/healthz")) {
-            return text(response, callback, HttpStatus.OK_200, "text/plain", "ok\n");
+            return health(response, callback);
         }
         if (path.equals("/api/demo-token")) {
             return demoToken(request, response, callback);
@@ -93,6 +97,38 @@ public final class WebHandler extends Handler.Abstract {
             cache.put(path, b);
             return b;
         }
+    }
+
+    /**
+     * {@code {"status":"ok","turn":{"ok":..,"latencyMs":..,"error":..,"checkedAt":..}}}: 200 while this server runs;
+     * {@code turn} (only when TURN is configured) is the last probe's result, so a monitor can alert on it
+     * separately (calls without TURN still work when it fails).
+     */
+    private boolean health(Response response, Callback callback) {
+        ObjectNode body = json.createObjectNode();
+        body.put("status", "ok");
+        if (turnProbe != null) {
+            TurnProbe.Health h = turnProbe.last();
+            ObjectNode turn = body.putObject("turn");
+            turn.put("ok", h.ok());
+            if (h.latencyMs() == null) {
+                turn.putNull("latencyMs");
+            } else {
+                turn.put("latencyMs", h.latencyMs());
+            }
+            if (h.error() == null) {
+                turn.putNull("error");
+            } else {
+                turn.put("error", h.error());
+            }
+            if (h.checkedAt() == null) {
+                turn.putNull("checkedAt");
+            } else {
+                turn.put("checkedAt", h.checkedAt().toString());
+            }
+        }
+        response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+        return text(response, callback, HttpStatus.OK_200, "application/json", body.toString());
     }
 
     /** Demo mode only: mints a token so the landing page can open a call without a scheduling system. */

@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.signaling.consultation.ConsultationRegistry;
 import org.consultbridge.signaling.token.TokenService;
+import org.consultbridge.turn.TurnSettings;
 
-/** What every signalling socket needs: the shared services of the server. */
+/** What every signalling socket needs: the shared services of the server; {@code turn} may be disabled. */
 public record SignalingContext(TokenService tokens, ConsultationRegistry registry, MediaBridge bridge,
-                               ObjectMapper json) {
+                               ObjectMapper json, TurnSettings turn) {
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +20,7 @@ import org.consultbridge.signaling.consultation.ParticipantConnection;
 import org.consultbridge.signaling.token.JoinClaims;
 import org.consultbridge.signaling.token.Role;
 import org.consultbridge.signaling.token.TokenException;
+import org.consultbridge.turn.TurnCredentials;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.slf4j.Logger;
@@ -146,7 +148,17 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         for (Participant o : joined.others()) {
             list.add(describe(o));
         }
-        welcome.putArray("iceServers");
+        ArrayNode iceServers = welcome.putArray("iceServers");
+        if (ctx.turn() != null && ctx.turn().enabled()) {
+            // draft-uberti-behave-turn-rest-00 §2.2: ephemeral credentials bound to this participant
+            TurnCredentials c = TurnCredentials.issue(ctx.turn().signingSecret(), p.id(),
+                    ctx.turn().credentialTtl(), Instant.now());
+            ObjectNode server = iceServers.addObject();
+            ArrayNode urls = server.putArray("urls");
+            ctx.turn().iceUrls().forEach(urls::add);
+            server.put("username", c.username());
+            server.put("credential", c.password());
+        }
         send(welcome);
         boolean sendOffer;
         synchronized (this) {
