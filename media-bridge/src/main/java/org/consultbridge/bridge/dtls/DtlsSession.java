@@ -102,7 +102,7 @@ public final class DtlsSession {
      * timer doubles on every retry). On a lossy rural link a lost flight would then cost a whole second of join
      * time; a quarter second is close to the RTT of such links and still far from flooding them.
      */
-    static final int HANDSHAKE_RESEND_MILLIS = 250;
+    static final int HANDSHAKE_RESEND_MILLIS = Integer.getInteger("consultbridge.dtls.resend-ms", 250);
 
     /** Shorter handshake timeouts for tests; the default is 20 s. */
     void setHandshakeTimeoutMillis(int millis) {
