@@ -2,6 +2,7 @@
 // Plain ES module, no dependencies (works on an offline hospital network). Protocol: docs/protocol.md.
 
 export const PROTOCOL_VERSION = 1;
+const STATS_INTERVAL_MS = 5000;
 
 export class ConsultClient extends EventTarget {
   constructor(token, options = {}) {
@@ -39,6 +40,7 @@ export class ConsultClient extends EventTarget {
       for (const p of this.pending.values()) p.reject(new Error('connection closed'));
       this.pending.clear();
       clearInterval(this.keepAlive);
+      clearInterval(this.statsTimer);
       if (this.state !== 'left') this.setState('disconnected', `${e.code} ${e.reason || ''}`.trim());
     };
     await new Promise((resolve, reject) => {
@@ -47,7 +49,11 @@ export class ConsultClient extends EventTarget {
     });
     // the server closes sockets silent for 60 s: keep ours alive (and notice a dead link early)
     this.keepAlive = setInterval(() => this.request({ type: 'ping' }).catch(() => {}), 15000);
+    this.helloSentAt = performance.now();
     const welcome = await this.request({ type: 'hello', version: PROTOCOL_VERSION, token: this.token });
+    // what this participant sees and hears, for the ops team (docs/protocol.md, clientStats); never media
+    this.statsTimer = setInterval(() => this.reportStats().catch(() => {}), STATS_INTERVAL_MS);
+    this.watchFirstFrame();
     this.self = welcome;
     for (const p of welcome.participants) this.participants.set(p.participantId, p);
     this.emit('participants');
@@ -204,6 +210,59 @@ export class ConsultClient extends EventTarget {
     if (this.subscribePc) this.subscribePc.close();
     if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
     if (this.ws) this.ws.close(1000, 'left');
+  }
+
+  /** Time from hello to the first decoded remote video frame (polled every 200 ms for at most two minutes). */
+  watchFirstFrame() {
+    const started = performance.now();
+    const poll = setInterval(async () => {
+      if (!this.subscribePc || performance.now() - started > 120000 || this.firstFrameMs !== undefined) {
+        if (performance.now() - started > 120000 || this.firstFrameMs !== undefined) clearInterval(poll);
+        return;
+      }
+      const stats = await this.subscribePc.getStats();
+      stats.forEach((r) => {
+        if (this.firstFrameMs === undefined && r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) {
+          this.firstFrameMs = Math.round(performance.now() - this.helloSentAt);
+        }
+      });
+    }, 200);
+  }
+
+  /** The clientStats message: a small summary of getStats() (protocol.md). */
+  async reportStats() {
+    const msg = { type: 'clientStats' };
+    if (this.subscribePc) {
+      let best = null; let freezes = 0; let samples = 0; let concealed = 0;
+      (await this.subscribePc.getStats()).forEach((r) => {
+        if (r.type !== 'inbound-rtp') return;
+        if (r.kind === 'video') {
+          freezes += r.freezeCount || 0;
+          const area = (r.frameWidth || 0) * (r.frameHeight || 0);
+          if ((r.framesDecoded || 0) > 0 && (!best || area > (best.frameWidth || 0) * (best.frameHeight || 0))) best = r;
+        } else if (r.kind === 'audio') {
+          samples += r.totalSamplesReceived || 0; concealed += r.concealedSamples || 0;
+        }
+      });
+      if (best) { msg.fps = best.framesPerSecond || 0; msg.width = best.frameWidth || 0; msg.height = best.frameHeight || 0; }
+      msg.freezeCount = freezes;
+      const prev = this.lastAudio || { samples: 0, concealed: 0 };
+      if (samples > prev.samples) msg.concealment = Math.min(1, Math.max(0, (concealed - prev.concealed) / (samples - prev.samples)));
+      this.lastAudio = { samples, concealed };
+    }
+    if (this.publishPc) {
+      const stats = await this.publishPc.getStats();
+      stats.forEach((r) => {
+        if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
+          if (r.currentRoundTripTime !== undefined) msg.rttMs = Math.round(r.currentRoundTripTime * 1000);
+          const local = stats.get(r.localCandidateId);
+          if (local && local.candidateType) msg.candidateType = local.candidateType;
+        }
+      });
+    }
+    if (this.firstFrameMs !== undefined && !this.firstFrameSent) { msg.firstFrameMs = this.firstFrameMs; this.firstFrameSent = true; }
+    this.lastClientStats = msg;
+    return this.request(msg);
   }
 
   updateState() {

@@ -89,7 +89,7 @@ public final class LoadTestMain {
                     "--enable-native-access=ALL-UNNAMED", "-jar", a.get("start-server")));
             pb.environment().putAll(Map.of("CB_TOKEN_SECRET", secret, "CB_HTTP_HOST", "127.0.0.1",
                     "CB_HTTP_PORT", String.valueOf(http), "CB_BRIDGE_BIND_ADDRESS", "127.0.0.1",
-                    "CB_BRIDGE_UDP_PORT", String.valueOf(udp)));
+                    "CB_BRIDGE_UDP_PORT", String.valueOf(udp), "CB_ADMIN_PORT", "0"));
             pb.redirectErrorStream(true).redirectOutput(Path.of(a.getOrDefault("out", "loadtest-results"))
                     .toAbsolutePath().getParent().resolve("loadtest-server.log").toFile());
             server = pb.start();

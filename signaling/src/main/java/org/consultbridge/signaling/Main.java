@@ -33,6 +33,7 @@ public final class Main {
             case "serve" -> serve();
             case "token" -> System.exit(token(args));
             case "turn-config" -> System.exit(turnConfig(args));
+            case "drain" -> System.exit(drain(args));
             case "--help", "-h", "help" -> usage();
             default -> {
                 System.err.println("unknown command: " + command);
@@ -50,6 +51,9 @@ public final class Main {
                       start the server (embedded defaults; override with -Dconfig.file=... or CB_* variables)
                   java -jar consultbridge.jar token --consultation ID --role doctor|room|guest --name NAME [--ttl 2h] [--participant ID]
                       print a join token signed with the configured consultbridge.tokens.secret
+                  java -jar consultbridge.jar drain [--resume | --status] [--url http://127.0.0.1:9180]
+                      stop (or resume) taking new consultations on a running server, via its admin port;
+                      the ops credential comes from the configuration (CB_OPS_CREDENTIAL)
                   java -jar consultbridge.jar turn-config [--out FILE]
                       print (or write) coturn's turnserver.conf for the configured consultbridge.turn section
                 """);
@@ -86,6 +90,15 @@ public final class Main {
         StringBuilder out = new StringBuilder();
         out.append("\nConsultBridge is running: ").append(base).append("/\n");
         out.append("Media bridge on UDP port ").append(bridge.udpPort()).append(".\n");
+        String adminBase = "http://" + (config.ops().adminHost().contains(":") ? "[" + config.ops().adminHost() + "]"
+                : config.ops().adminHost()) + ":" + server.adminPort();
+        out.append("Admin port: ").append(adminBase).append("/metrics, /healthz/ready, ops dashboard ")
+                .append(adminBase).append("/ops");
+        if (server.opsCredentialGenerated()) {
+            out.append(" (user ops, password ").append(server.opsCredential())
+                    .append(": generated for this run; set consultbridge.ops.credential / CB_OPS_CREDENTIAL)");
+        }
+        out.append("\n");
         if (config.demoMode()) {
             out.append("\nA demo consultation (").append(demo).append("); open each link in its own tab:\n");
             out.append("  Doctor:            ").append(base).append("/doctor.html#token=")
@@ -134,6 +147,43 @@ public final class Main {
         System.err.println("wrote " + out + " (mode 640: give it to coturn's group, e.g. chgrp turnserver " + out
                 + "); restart coturn to apply");
         return 0;
+    }
+
+    /** {@code drain [--resume | --status] [--url URL]}: POST/DELETE/GET /admin/drain on the admin port. */
+    static int drain(String[] args) throws IOException, InterruptedException {
+        ServerConfig config = ServerConfig.load();
+        String method = "POST";
+        String url = null;
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--resume" -> method = "DELETE";
+                case "--status" -> method = "GET";
+                case "--url" -> url = i + 1 < args.length ? args[++i] : null;
+                default -> {
+                    System.err.println("usage: drain [--resume | --status] [--url http://127.0.0.1:9180]");
+                    return 2;
+                }
+            }
+        }
+        if (config.ops().credential().isEmpty()) {
+            System.err.println("no ops credential configured (consultbridge.ops.credential, CB_OPS_CREDENTIAL)");
+            return 2;
+        }
+        if (url == null) {
+            String host = config.ops().adminHost().equals("0.0.0.0") ? "127.0.0.1" : config.ops().adminHost();
+            url = "http://" + host + ":" + config.ops().adminPort();
+        }
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(url.replaceAll("/+$", "") + "/admin/drain"))
+                .header("Authorization", "Bearer " + config.ops().credential())
+                .method(method, java.net.http.HttpRequest.BodyPublishers.noBody())
+                .timeout(Duration.ofSeconds(10)).build();
+        try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpResponse<String> r = client.send(request,
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            System.out.println(r.body());
+            return r.statusCode() == 200 ? 0 : 1;
+        }
     }
 
     static int token(String[] args) {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import org.consultbridge.bridge.BridgeConfig;
 import org.consultbridge.bridge.transport.HostCandidates;
+import org.consultbridge.signaling.ops.OpsSettings;
 import org.consultbridge.turn.TurnSettings;
 
 /**
@@ -15,7 +16,7 @@ import org.consultbridge.turn.TurnSettings;
  */
 public record ServerConfig(String httpHost, int httpPort, String publicUrl, BridgeConfig bridge, String tokenSecret,
                            String tokenIssuer, Duration tokenMaxLifetime, Duration clockSkew, int maxMessageBytes,
-                           int maxParticipants, TurnSettings turn) {
+                           int maxParticipants, TurnSettings turn, OpsSettings ops) {
 
     public static ServerConfig load() {
         return from(ConfigFactory.load());
@@ -38,7 +39,7 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
         return new ServerConfig(c.getString("http.host"), c.getInt("http.port"), c.getString("public-url"),
                 bridge, secret, c.getString("tokens.issuer"), c.getDuration("tokens.max-lifetime"),
                 c.getDuration("tokens.clock-skew"), c.getInt("limits.max-message-bytes"),
-                c.getInt("limits.max-participants"), turn);
+                c.getInt("limits.max-participants"), turn, OpsSettings.from(c));
     }
 
     /** Demo mode: no secret configured, one is generated and the demo-token endpoint is on. */
@@ -52,12 +53,18 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
 
     public ServerConfig withHttp(String host, int port) {
         return new ServerConfig(host, port, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
-                clockSkew, maxMessageBytes, maxParticipants, turn);
+                clockSkew, maxMessageBytes, maxParticipants, turn, ops);
     }
 
     /** The same configuration with other TURN settings (tests). */
     public ServerConfig withTurn(TurnSettings newTurn) {
         return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
-                clockSkew, maxMessageBytes, maxParticipants, newTurn);
+                clockSkew, maxMessageBytes, maxParticipants, newTurn, ops);
+    }
+
+    /** The same configuration with other admin/ops settings (tests). */
+    public ServerConfig withOps(OpsSettings newOps) {
+        return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+                clockSkew, maxMessageBytes, maxParticipants, turn, newOps);
     }
 }

@@ -17,6 +17,12 @@ public interface MediaBridge extends AutoCloseable {
     /** Counters of the whole bridge (packets in, forwarded, dropped by reason). */
     BridgeStats stats();
 
+    /**
+     * Media-quality counters and per-endpoint figures, gathered in one pass on the bridge's event loop (the caller
+     * waits; call it from a background thread every few seconds, never per packet or per scrape).
+     */
+    QualitySnapshot qualitySnapshot();
+
     /** Local UDP port the bridge listens on (useful when configured with port 0). */
     int udpPort();
 

@@ -85,6 +85,9 @@ public final class SfuBridge implements MediaBridge {
     private long rtpReceived;
     private long rtpForwarded;
     private long rtcpReceived;
+    private long rtpBytesReceived;
+    private long rtpBytesForwarded;
+    private final QualitySnapshots qualitySnapshots = new QualitySnapshots();
     private long dtlsFailures;
     private long iceFailures;
     private boolean flushPending;
@@ -169,6 +172,12 @@ public final class SfuBridge implements MediaBridge {
             return new BridgeStats(conferences.size(), endpoints, datagramsReceived, rtpReceived, rtpForwarded,
                     rtcpReceived, dropped);
         });
+    }
+
+    @Override
+    public org.consultbridge.bridge.api.QualitySnapshot qualitySnapshot() {
+        return onLoop(() -> qualitySnapshots.collect(conferences.values(), channel.isActive(), rtpBytesReceived,
+                rtpBytesForwarded, iceFailures, dtlsFailures));
     }
 
     /** ICE/DTLS failures since start (for metrics). */
@@ -273,6 +282,7 @@ public final class SfuBridge implements MediaBridge {
             return;
         }
         rtpForwarded++;
+        rtpBytesForwarded += pkt.readableBytes();
         channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
         flushPending = true;
     }
@@ -521,6 +531,7 @@ public final class SfuBridge implements MediaBridge {
                 drop(DropReason.UNKNOWN_SSRC); // a subscribe transport carries no media towards the bridge
             } else {
                 rtpReceived++;
+                rtpBytesReceived += pkt.readableBytes();
                 t.endpoint.onRtp(t, pkt, now);
             }
         } finally {

@@ -58,6 +58,8 @@ final class Transport {
     SrtpTransformer srtp;
     TransportState state = TransportState.NEW;
 
+    /** When this transport first reached CONNECTED ({@link System#nanoTime()}), 0 before. */
+    long connectedAtNanos;
     long rtpPacketsIn;
     long rtpBytesIn;
     long rtpPacketsOut;
@@ -233,6 +235,9 @@ final class Transport {
             return;
         }
         state = newState;
+        if (newState == TransportState.CONNECTED && connectedAtNanos == 0) {
+            connectedAtNanos = System.nanoTime(); // for the join-time metric (QualitySnapshots)
+        }
         endpoint.transportStateChanged(this, newState);
     }
 

@@ -18,10 +18,15 @@ public final class ConsultationRegistry {
 
         record Full(int max) implements JoinResult {
         }
+
+        /** This node is draining: it takes no new consultations (joins to running ones still work). */
+        record Draining() implements JoinResult {
+        }
     }
 
     private final Map<String, Consultation> consultations = new ConcurrentHashMap<>();
     private final int maxParticipants;
+    private volatile boolean draining;
 
     public ConsultationRegistry(int maxParticipants) {
         this.maxParticipants = maxParticipants;
@@ -32,6 +37,9 @@ public final class ConsultationRegistry {
      * which is returned so that its socket and endpoint can be closed.
      */
     public synchronized JoinResult join(String consultationId, Participant participant) {
+        if (draining && !consultations.containsKey(consultationId)) {
+            return new JoinResult.Draining();
+        }
         Consultation c = consultations.computeIfAbsent(consultationId, Consultation::new);
         Participant replaced = c.participants.get(participant.id());
         if (replaced == null && c.participants.size() >= maxParticipants) {
@@ -62,6 +70,15 @@ public final class ConsultationRegistry {
     public synchronized List<Participant> participants(String consultationId) {
         Consultation c = consultations.get(consultationId);
         return c == null ? List.of() : c.participants();
+    }
+
+    /** Drain: refuse new consultations from now on (running ones go on, their participants may rejoin). */
+    public synchronized void setDraining(boolean on) {
+        draining = on;
+    }
+
+    public boolean draining() {
+        return draining;
     }
 
     public synchronized List<Consultation> consultations() {

@@ -13,6 +13,8 @@ public final class Participant {
     private volatile boolean audioMuted;
     private volatile boolean videoMuted;
     private volatile BridgeEndpoint endpoint;
+    /** When the participant presented its token ({@link System#nanoTime()}): the start of the join-time metric. */
+    private final long createdNanos = System.nanoTime();
 
     public Participant(String id, Role role, String displayName, ParticipantConnection connection) {
         this.id = id;
@@ -48,6 +50,10 @@ public final class Participant {
     public void setMuted(boolean audio, boolean video) {
         this.audioMuted = audio;
         this.videoMuted = video;
+    }
+
+    public long createdNanos() {
+        return createdNanos;
     }
 
     public BridgeEndpoint endpoint() {

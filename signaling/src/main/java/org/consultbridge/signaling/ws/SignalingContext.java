@@ -3,10 +3,11 @@ package org.consultbridge.signaling.ws;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.signaling.consultation.ConsultationRegistry;
+import org.consultbridge.signaling.ops.OpsMonitor;
 import org.consultbridge.signaling.token.TokenService;
 import org.consultbridge.turn.TurnSettings;
 
 /** What every signalling socket needs: the shared services of the server; {@code turn} may be disabled. */
 public record SignalingContext(TokenService tokens, ConsultationRegistry registry, MediaBridge bridge,
-                               ObjectMapper json, TurnSettings turn) {
+                               ObjectMapper json, TurnSettings turn, OpsMonitor ops) {
 }

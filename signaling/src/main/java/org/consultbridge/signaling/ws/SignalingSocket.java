@@ -87,6 +87,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                 case "subscribeAnswer" -> onSubscribeAnswer(msg, id);
                 case "iceCandidate" -> reply(id, "ack"); // ICE-lite bridge: learns addresses from checks
                 case "mute" -> onMute(msg, id);
+                case "clientStats" -> onClientStats(msg, id);
                 case "leave" -> {
                     reply(id, "ack");
                     close(1000, "left");
@@ -123,6 +124,12 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         if (result instanceof JoinResult.Full full) {
             error(id, ErrorCode.CONSULTATION_FULL, "consultation has its maximum of " + full.max() + " participants");
             close(ErrorCode.CLOSE_FULL, "full");
+            return;
+        }
+        if (result instanceof JoinResult.Draining) { // issue #5: this node takes no new consultations
+            ctx.ops().metrics().joinRefused();
+            error(id, ErrorCode.DRAINING, "this server is draining: it takes no new consultations");
+            close(ErrorCode.CLOSE_DRAINING, "draining");
             return;
         }
         JoinResult.Joined joined = (JoinResult.Joined) result;
@@ -242,6 +249,16 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         n.put("audio", participant.audioMuted());
         n.put("video", participant.videoMuted());
         broadcast(others(), n);
+    }
+
+    /** The client's getStats() summary (issue #5): validated and kept by the ops monitor. */
+    private void onClientStats(JsonNode msg, JsonNode id) {
+        String[] refused = ctx.ops().clientStats(participant, msg);
+        if (refused == null) {
+            reply(id, "ack");
+        } else {
+            error(id, refused[0], refused[1]);
+        }
     }
 
     /** Bridge call-backs: run on the bridge's event loop, must not block (sending is queued). */
