@@ -85,7 +85,8 @@ public final class Main {
         String demo = "demo-" + Long.toHexString(new SecureRandom().nextLong() & 0xFFFFFFFFL);
         StringBuilder out = new StringBuilder();
         out.append("\nConsultBridge is running: ").append(base).append("/\n");
-        out.append("Media bridge on UDP port ").append(bridge.udpPort()).append(".\n");
+        out.append("Media bridge on UDP port ").append(bridge.udpPort())
+                .append(bridge.tcpPort() == 0 ? "" : " and TCP port " + bridge.tcpPort() + " (ICE-TCP)").append(".\n");
         if (config.demoMode()) {
             out.append("\nA demo consultation (").append(demo).append("); open each link in its own tab:\n");
             out.append("  Doctor:            ").append(base).append("/doctor.html#token=")
