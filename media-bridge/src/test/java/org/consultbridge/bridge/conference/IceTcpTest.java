@@ -55,11 +55,15 @@ class IceTcpTest {
         final long videoSsrc;
 
         Participant(String id, long audioSsrc, long videoSsrc, boolean tcp) throws Exception {
+            this("c-tcp", id, audioSsrc, videoSsrc, tcp);
+        }
+
+        Participant(String conference, String id, long audioSsrc, long videoSsrc, boolean tcp) throws Exception {
             this.audioSsrc = audioSsrc;
             this.videoSsrc = videoSsrc;
             pub = tcp ? TestPeer.overTcp(LOOPBACK) : new TestPeer(LOOPBACK);
             sub = tcp ? TestPeer.overTcp(LOOPBACK) : new TestPeer(LOOPBACK);
-            endpoint = bridge.createEndpoint("c-tcp", id, new EndpointListener() {
+            endpoint = bridge.createEndpoint(conference, id, new EndpointListener() {
                 @Override
                 public void subscribeRenegotiationNeeded() {
                     renegotiations.incrementAndGet();
@@ -98,6 +102,7 @@ class IceTcpTest {
 
         @Override
         public void close() {
+            endpoint.close();
             pub.close();
             sub.close();
         }
@@ -451,6 +456,58 @@ class IceTcpTest {
             doctor.sub.drainRtp();
             await().atMost(Duration.ofSeconds(10)).until(() -> bridge.onLoop(() -> bridge.iceTcp().maxPendingWriteBytes()) == 0);
             assertThat(audioArrives(room, doctor, audioToDoctor, seq + 10)).isTrue();
+        }
+    }
+
+    /**
+     * Bytes the bridge's event loop allocates per forwarded packet when one side is on TCP, against the same call
+     * with both on UDP: the TCP path (framing, slices, flushes) must not allocate more than the UDP path does.
+     */
+    @Test
+    void theTcpPathAllocatesNoMorePerPacketThanTheUdpPath() throws Exception {
+        long udp = loopBytesPerPacket("c-udp", false);
+        long tcp = loopBytesPerPacket("c-tcp2", true);
+        System.out.printf("event-loop allocation per forwarded packet: doctor on UDP %d B, doctor on TCP %d B%n", udp, tcp);
+        // the two runs differ by a few hundred bytes of noise (timers, JIT); a heap copy per packet adds > 1000
+        assertThat(tcp).isLessThanOrEqualTo(udp + 256);
+    }
+
+    private long loopBytesPerPacket(String conference, boolean doctorTcp) throws Exception {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long loopThread = bridge.onLoop(() -> Thread.currentThread().threadId());
+        try (Participant doctor = new Participant(conference, "doctor", 3333, 4444, doctorTcp);
+             Participant room = new Participant(conference, "room", 1111, 2222, false)) {
+            doctor.publish();
+            room.publish();
+            String offerToDoctor = doctor.subscribe();
+            String offerToRoom = room.subscribe();
+            assertThat(audioArrives(room, doctor, ssrcOfKind(offerToDoctor, "audio"), 100)).isTrue();
+            assertThat(audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 100)).isTrue();
+            byte[] payload = new byte[1000]; // large, so that a per-packet copy onto the heap would stand out
+            int seq = 5000;
+            long before = 0;
+            long forwardedBefore = 0;
+            for (int round = 0; round < 2; round++) { // the first round warms up the JIT
+                if (round == 1) {
+                    forwardedBefore = bridge.stats().rtpPacketsForwarded();
+                    before = mx.getThreadAllocatedBytes(loopThread);
+                }
+                for (int i = 0; i < 4000; i++, seq++) {
+                    room.pub.sendRtp(BridgeCallTest.rtp(111, seq & 0xFFFF, 960L * seq, room.audioSsrc, payload, false));
+                    doctor.pub.sendRtp(BridgeCallTest.rtp(111, seq & 0xFFFF, 960L * seq, doctor.audioSsrc, payload,
+                            false));
+                    if (i % 5 == 0) {
+                        Thread.sleep(1);
+                        doctor.sub.drainRtp();
+                        room.sub.drainRtp();
+                    }
+                }
+                Thread.sleep(200);
+            }
+            long allocated = mx.getThreadAllocatedBytes(loopThread) - before;
+            long forwarded = bridge.stats().rtpPacketsForwarded() - forwardedBefore;
+            assertThat(forwarded).as("packets forwarded of 8000").isGreaterThan(4000);
+            return allocated / forwarded;
         }
     }
 }
