@@ -89,7 +89,8 @@ public final class Main {
         String demo = "demo-" + Long.toHexString(new SecureRandom().nextLong() & 0xFFFFFFFFL);
         StringBuilder out = new StringBuilder();
         out.append("\nConsultBridge is running: ").append(base).append("/\n");
-        out.append("Media bridge on UDP port ").append(bridge.udpPort()).append(".\n");
+        out.append("Media bridge on UDP port ").append(bridge.udpPort())
+                .append(bridge.tcpPort() == 0 ? "" : " and TCP port " + bridge.tcpPort() + " (ICE-TCP)").append(".\n");
         String adminBase = "http://" + (config.ops().adminHost().contains(":") ? "[" + config.ops().adminHost() + "]"
                 : config.ops().adminHost()) + ":" + server.adminPort();
         out.append("Admin port: ").append(adminBase).append("/metrics, /healthz/ready, ops dashboard ")

@@ -26,6 +26,11 @@ public interface MediaBridge extends AutoCloseable {
     /** Local UDP port the bridge listens on (useful when configured with port 0). */
     int udpPort();
 
+    /** Local ICE-TCP port (RFC 6544 passive candidates), 0 when ICE-TCP is off. */
+    default int tcpPort() {
+        return 0;
+    }
+
     @Override
     void close();
 }

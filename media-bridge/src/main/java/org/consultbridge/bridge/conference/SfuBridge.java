@@ -76,6 +76,8 @@ public final class SfuBridge implements MediaBridge {
     private final List<IceCandidate> candidates;
     private final MediaCapabilities capabilities;
     private final int udpPort;
+    /** ICE-TCP listener (RFC 6544), on {@link #loop}; null when off. */
+    private final IceTcpServer tcp;
 
     private final Map<String, Conference> conferences = new LinkedHashMap<>();
     private final Map<String, Transport> transportsByUfrag = new HashMap<>();
@@ -117,11 +119,13 @@ public final class SfuBridge implements MediaBridge {
         }
         this.channel = b.bind(config.bindAddress(), config.udpPort()).sync().channel();
         this.udpPort = ((InetSocketAddress) channel.localAddress()).getPort();
-        this.candidates = HostCandidates.forConfig(config, udpPort);
+        this.tcp = config.tcpEnabled() ? new IceTcpServer(this, loop, epoll, config.bindAddress(), config.tcpPort()) : null;
+        this.candidates = HostCandidates.forConfig(config, udpPort, tcpPort());
         loop.scheduleAtFixedRate(this::onTick, 1, 1, TimeUnit.SECONDS);
         loop.scheduleAtFixedRate(this::onFastTick, FAST_TICK_MILLIS, FAST_TICK_MILLIS, TimeUnit.MILLISECONDS);
-        LOG.info("media bridge on udp {}:{} ({}), candidates {}", config.bindAddress(), udpPort,
-                epoll ? "epoll" : "nio", candidates.stream().map(IceCandidate::address).toList());
+        LOG.info("media bridge on udp {}:{}{} ({}), candidates {}", config.bindAddress(), udpPort,
+                tcp == null ? "" : " and tcp " + tcp.port(), epoll ? "epoll" : "nio",
+                candidates.stream().map(IceCandidate::address).toList());
     }
 
     public static SfuBridge start(BridgeConfig config) {
@@ -191,6 +195,16 @@ public final class SfuBridge implements MediaBridge {
     }
 
     @Override
+    public int tcpPort() {
+        return tcp == null ? 0 : tcp.port();
+    }
+
+    /** The ICE-TCP listener, null when off (tests). */
+    IceTcpServer iceTcp() {
+        return tcp;
+    }
+
+    @Override
     public void close() {
         try {
             onLoop(() -> {
@@ -198,6 +212,9 @@ public final class SfuBridge implements MediaBridge {
                     for (Endpoint e : new ArrayList<>(c.endpoints.values())) {
                         e.onClose();
                     }
+                }
+                if (tcp != null) {
+                    tcp.close();
                 }
                 return null;
             });
@@ -281,10 +298,11 @@ public final class SfuBridge implements MediaBridge {
             pkt.release();
             return;
         }
-        rtpForwarded++;
-        rtpBytesForwarded += pkt.readableBytes();
-        channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
-        flushPending = true;
+        int bytes = pkt.readableBytes();
+        if (send(t, pkt, to)) {
+            rtpForwarded++;
+            rtpBytesForwarded += bytes;
+        }
     }
 
     /** Encrypts and queues an RTCP packet; takes ownership of {@code pkt}. */
@@ -295,8 +313,18 @@ public final class SfuBridge implements MediaBridge {
             return;
         }
         t.rtcpPacketsOut++;
-        channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
+        send(t, pkt, to);
+    }
+
+    /** UDP to {@code to}, or RFC 4571-framed on the ICE-TCP connection when the selected pair is TCP (RFC 6544). */
+    private boolean send(Transport t, ByteBuf pkt, InetSocketAddress to) {
         flushPending = true;
+        IceTcpConnection c = t.sendTcp();
+        if (c != null) {
+            return c.writeMedia(pkt);
+        }
+        channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
+        return true;
     }
 
     /** From a DTLS handshake thread. */
@@ -304,10 +332,13 @@ public final class SfuBridge implements MediaBridge {
         channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, off, len), to), channel.voidPromise());
     }
 
-    private void flushIfPending() {
+    void flushIfPending() {
         if (flushPending) {
             flushPending = false;
             channel.flush();
+            if (tcp != null) {
+                tcp.flush();
+            }
         }
     }
 
@@ -420,8 +451,15 @@ public final class SfuBridge implements MediaBridge {
         }
     }
 
-    /** RFC 7983 §7: the first byte tells STUN [0..3], DTLS [20..63] and RTP/RTCP [128..191] apart. */
     void onDatagram(ByteBuf content, InetSocketAddress sender) {
+        onPacket(content, sender, null);
+    }
+
+    /**
+     * RFC 7983 §7: the first byte tells STUN [0..3], DTLS [20..63] and RTP/RTCP [128..191] apart. {@code tcp} is the
+     * ICE-TCP connection a frame came on (RFC 6544; its transport is the connection's), null for a UDP datagram.
+     */
+    void onPacket(ByteBuf content, InetSocketAddress sender, IceTcpConnection tcp) {
         datagramsReceived++;
         int length = content.readableBytes();
         if (length == 0) {
@@ -435,16 +473,16 @@ public final class SfuBridge implements MediaBridge {
         int first = content.getUnsignedByte(content.readerIndex());
         try {
             if (first <= 3) {
-                onStun(content, sender);
+                onStun(content, sender, tcp);
             } else if (first >= 20 && first <= 63) {
-                Transport t = transportsByAddress.get(sender);
+                Transport t = tcp == null ? transportsByAddress.get(sender) : tcp.transport();
                 if (t == null) {
                     drop(DropReason.UNKNOWN_ADDRESS);
-                } else if (!t.onDtls(content, sender)) {
+                } else if (!t.onDtls(content, sender, tcp)) {
                     drop(DropReason.DTLS_QUEUE_FULL);
                 }
             } else if (first >= 128 && first <= 191) {
-                onSrtp(content, sender);
+                onSrtp(content, tcp == null ? transportsByAddress.get(sender) : tcp.transport());
             } else {
                 drop(DropReason.UNKNOWN_PROTOCOL);
             }
@@ -455,7 +493,7 @@ public final class SfuBridge implements MediaBridge {
         }
     }
 
-    private void onStun(ByteBuf content, InetSocketAddress sender) {
+    private void onStun(ByteBuf content, InetSocketAddress sender, IceTcpConnection tcp) {
         if (!StunMessage.looksLikeStun(content)) {
             drop(DropReason.STUN_MALFORMED);
             return;
@@ -478,7 +516,8 @@ public final class SfuBridge implements MediaBridge {
             return;
         }
         Transport t = transportsByUfrag.get(username.substring(0, colon));
-        if (t == null || !t.remoteUfragMatches(username, colon)) {
+        if (t == null || !t.remoteUfragMatches(username, colon)
+                || tcp != null && tcp.transport() != null && tcp.transport() != t) { // RFC 6544 §7.2: one pair each
             drop(DropReason.STUN_UNKNOWN_USERNAME);
             return;
         }
@@ -491,13 +530,16 @@ public final class SfuBridge implements MediaBridge {
         byte[] response = StunMessageBuilder.bindingSuccess(m.transactionId())
                 .xorMappedAddress(sender)
                 .build(t.localPwdBytes, true);
-        channel.write(new DatagramPacket(Unpooled.wrappedBuffer(response), sender), channel.voidPromise());
+        if (tcp != null) {
+            tcp.write(Unpooled.wrappedBuffer(response)); // RFC 6544 §7.2: responses on the connection of the request
+        } else {
+            channel.write(new DatagramPacket(Unpooled.wrappedBuffer(response), sender), channel.voidPromise());
+        }
         flushPending = true;
-        t.onValidCheck(sender, m.hasUseCandidate(), System.nanoTime());
+        t.onValidCheck(sender, tcp, m.hasUseCandidate(), System.nanoTime());
     }
 
-    private void onSrtp(ByteBuf content, InetSocketAddress sender) {
-        Transport t = transportsByAddress.get(sender);
+    private void onSrtp(ByteBuf content, Transport t) {
         if (t == null) {
             drop(DropReason.UNKNOWN_ADDRESS);
             return;

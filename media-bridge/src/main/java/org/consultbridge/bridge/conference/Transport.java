@@ -51,6 +51,13 @@ final class Transport {
     /** Address the last DTLS record came from: where DTLS replies go (read on the handshake thread). */
     volatile InetSocketAddress dtlsPeer;
 
+    // ICE-TCP (RFC 6544): connections authenticated for this transport, and the selected pair's when it is TCP
+    private final List<IceTcpConnection> tcpPaths = new ArrayList<>(1);
+    /** The connection of the selected pair when that pair is TCP, else null (loop only). */
+    IceTcpConnection selectedTcp;
+    /** The connection the last DTLS record came on, null when it came over UDP (read on the handshake thread). */
+    volatile IceTcpConnection dtlsPeerTcp;
+
     DtlsRole dtlsRole = DtlsRole.SERVER;
     private String remoteFingerprintAlgorithm;
     private String remoteFingerprint;
@@ -118,10 +125,15 @@ final class Transport {
                 && username.length() == colon + 1 + remoteUfrag.length();
     }
 
-    /** An authenticated Binding request arrived from {@code from} (RFC 8445 §7.3.1.4 for the lite side). */
-    void onValidCheck(InetSocketAddress from, boolean useCandidate, long nowNanos) {
+    /**
+     * An authenticated Binding request arrived from {@code from} (RFC 8445 §7.3.1.4 for the lite side), on the ICE-TCP
+     * connection {@code tcp} or over UDP when that is null.
+     */
+    void onValidCheck(InetSocketAddress from, IceTcpConnection tcp, boolean useCandidate, long nowNanos) {
         lastConsentNanos = nowNanos;
-        if (!validated.contains(from)) {
+        if (tcp != null) {
+            addTcpPath(tcp);
+        } else if (!validated.contains(from)) {
             if (validated.size() >= MAX_VALIDATED_ADDRESSES) {
                 InetSocketAddress evicted = validated.remove(0);
                 if (!evicted.equals(selected)) {
@@ -134,8 +146,10 @@ final class Transport {
         if (useCandidate) {
             nominated = true;
             selected = from;
+            selectedTcp = tcp;
         } else if (!nominated) {
             selected = from;
+            selectedTcp = tcp;
         }
         if (state == TransportState.NEW) {
             setState(TransportState.CONNECTING);
@@ -145,8 +159,9 @@ final class Transport {
         }
     }
 
-    /** A DTLS record from a validated address (called on the loop). */
-    boolean onDtls(ByteBuf content, InetSocketAddress from) {
+    /** A DTLS record from a validated address or ICE-TCP connection ({@code tcp}, else null; called on the loop). */
+    boolean onDtls(ByteBuf content, InetSocketAddress from, IceTcpConnection tcp) {
+        dtlsPeerTcp = tcp;
         dtlsPeer = from;
         if (dtls == null) {
             if (dtlsRole != DtlsRole.SERVER) {
@@ -161,6 +176,7 @@ final class Transport {
 
     private void startDtls() {
         if (dtlsPeer == null) {
+            dtlsPeerTcp = selectedTcp;
             dtlsPeer = selected;
         }
         dtls = new DtlsSession(bridge.certificate(), dtlsRole, this::sendDtls, new DtlsListener() {
@@ -196,8 +212,11 @@ final class Transport {
 
     /** Called on the DTLS handshake thread: Netty's channel write is thread-safe. */
     private void sendDtls(byte[] data, int off, int len) {
+        IceTcpConnection tcp = dtlsPeerTcp;
         InetSocketAddress to = dtlsPeer;
-        if (to != null) {
+        if (tcp != null) {
+            tcp.sendDtls(data, off, len); // RFC 6544 §7.2: DTLS goes back on the connection it came on
+        } else if (to != null) {
             bridge.sendDtls(data, off, len, to);
         }
     }
@@ -214,6 +233,39 @@ final class Transport {
     /** Where media goes: only while consent is fresh (RFC 7675 §5.1). */
     InetSocketAddress sendAddress() {
         return state == TransportState.CONNECTED ? selected : null;
+    }
+
+    /** ICE-TCP: the connection to send on when the selected pair is TCP (RFC 6544), null for UDP. */
+    IceTcpConnection sendTcp() {
+        return selectedTcp;
+    }
+
+    private void addTcpPath(IceTcpConnection tcp) {
+        if (tcp.transport() == this) {
+            return;
+        }
+        if (tcpPaths.size() >= MAX_VALIDATED_ADDRESSES) {
+            // bounds what one peer can hold open: its oldest connection that is not the selected pair goes
+            IceTcpConnection evicted = tcpPaths.get(0) != selectedTcp ? tcpPaths.get(0) : tcpPaths.get(1);
+            tcpPaths.remove(evicted);
+            evicted.close();
+        }
+        tcpPaths.add(tcp);
+        tcp.bind(this);
+    }
+
+    /** The ICE-TCP connection closed (on the loop): the transport loses that path until a check selects another. */
+    void onTcpClosed(IceTcpConnection tcp) {
+        tcpPaths.remove(tcp);
+        if (selectedTcp == tcp) {
+            selectedTcp = null;
+            selected = null;
+            nominated = false;
+        }
+        if (dtlsPeerTcp == tcp) {
+            dtlsPeerTcp = null;
+            dtlsPeer = null;
+        }
     }
 
     boolean isConnected() {
@@ -250,6 +302,12 @@ final class Transport {
             bridge.unregisterAddress(a, this);
         }
         validated.clear();
+        for (IceTcpConnection c : new ArrayList<>(tcpPaths)) {
+            c.close();
+        }
+        tcpPaths.clear();
+        selectedTcp = null;
+        dtlsPeerTcp = null;
         bridge.unregisterUfrag(localUfrag, this);
         if (dtls != null) {
             dtls.close();

@@ -38,7 +38,22 @@ public enum DropReason {
     /** A video packet the bridge already has (a retransmission that arrived twice). */
     DUPLICATE("duplicate"),
     /** Datagram larger than the receive buffer (truncated by the socket). */
-    OVERSIZED("oversized");
+    OVERSIZED("oversized"),
+
+    // ICE-TCP (RFC 6544). The reasons below count TCP connections the bridge closed, except TCP_CONGESTED, which
+    // counts packets; the frame that made the bridge close a connection is also counted under its own reason above.
+    /** RFC 4571 frame longer than any packet the bridge accepts: the connection was closed. */
+    TCP_FRAME_TOO_LONG("tcp-frame-too-long"),
+    /** A connection whose first frame was not an authenticated ICE check (garbage, bad STUN): closed. */
+    TCP_UNAUTHENTICATED("tcp-unauthenticated"),
+    /** A connection that sent no authenticated ICE check in time (slowloris): closed. */
+    TCP_AUTH_TIMEOUT("tcp-auth-timeout"),
+    /** An authenticated connection that sent no complete frame for the consent timeout: closed. */
+    TCP_IDLE("tcp-idle"),
+    /** A connection refused at once: too many connections were still unauthenticated. */
+    TCP_REJECTED("tcp-rejected"),
+    /** A packet not sent because the TCP connection's send buffer was full (no unbounded queueing). */
+    TCP_CONGESTED("tcp-congested");
 
     private final String label;
 

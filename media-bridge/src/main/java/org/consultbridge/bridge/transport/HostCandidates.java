@@ -13,7 +13,9 @@ import org.consultbridge.bridge.BridgeConfig;
 import org.consultbridge.bridge.sdp.IceCandidate;
 
 /**
- * The bridge's ICE host candidates: one UDP candidate per advertised address, all on the one bridge port.
+ * The bridge's ICE host candidates: one UDP candidate per advertised address, all on the one bridge port, then (with
+ * ICE-TCP on) one passive TCP candidate per address on the TCP port (RFC 6544), at a lower priority than every UDP
+ * one so that browsers only use TCP when UDP does not get through.
  * Which addresses: the configured ones; else the bind address when it is a specific one; else every up,
  * non-loopback, non-link-local address of this host (browsers never use loopback candidates).
  */
@@ -23,13 +25,35 @@ public final class HostCandidates {
     }
 
     public static List<IceCandidate> forConfig(BridgeConfig config, int boundPort) {
+        return forConfig(config, boundPort, 0);
+    }
+
+    /** UDP candidates on {@code udpPort}, then passive TCP candidates on {@code tcpPort} unless it is 0. */
+    public static List<IceCandidate> forConfig(BridgeConfig config, int udpPort, int tcpPort) {
         List<String> addresses = addresses(config);
         List<IceCandidate> candidates = new ArrayList<>();
         for (int i = 0; i < addresses.size(); i++) {
             candidates.add(new IceCandidate(String.valueOf(i + 1), 1, "udp", hostPriority(i), addresses.get(i),
-                    boundPort, "host", null));
+                    udpPort, "host", null));
+        }
+        if (tcpPort > 0) {
+            for (int i = 0; i < addresses.size(); i++) {
+                // RFC 6544 §4.5: passive candidates carry their listening port; the foundation differs from UDP's
+                candidates.add(new IceCandidate("tcp" + (i + 1), 1, "tcp", tcpPassiveHostPriority(i),
+                        addresses.get(i), tcpPort, "host", "passive"));
+            }
         }
         return List.copyOf(candidates);
+    }
+
+    /**
+     * RFC 6544 §4.2: local preference = 2^13 * direction-pref + other-pref, direction-pref 4 for a passive host
+     * candidate; type preference 90 (libwebrtc's for host TCP) instead of 126, so every TCP candidate ranks below
+     * every UDP host candidate (RFC 6544 §4.2: UDP should be preferred).
+     */
+    static long tcpPassiveHostPriority(int index) {
+        long localPreference = (1L << 13) * 4 + (8191 - index);
+        return (90L << 24) + (localPreference << 8) + (256 - 1);
     }
 
     /**

@@ -2,11 +2,14 @@ package org.consultbridge.bridge.testpeer;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
@@ -30,10 +33,18 @@ import org.consultbridge.bridge.stun.StunMessageBuilder;
 /**
  * A real WebRTC peer in Java for tests: one UDP socket per peer connection, a STUN client (full ICE, controlling),
  * a DTLS client, SRTP, using the project's own codecs. Not a mock: it speaks the same wire protocols a browser does.
+ * {@link #overTcp} makes an ICE-TCP peer instead (RFC 6544 active side): it connects to the bridge's passive TCP
+ * candidate and frames every packet per RFC 4571.
  */
 public final class TestPeer implements AutoCloseable {
 
     private final DatagramSocket socket;
+    private final InetAddress bindAddress;
+    private final boolean tcpMode;
+    private volatile Socket tcp;
+    private OutputStream tcpOut;
+    private volatile boolean readingPaused;
+    private Thread tcpReader;
     private final DtlsCertificate certificate = DtlsCertificate.generate();
     private final String ufrag;
     private final String pwd;
@@ -51,11 +62,43 @@ public final class TestPeer implements AutoCloseable {
     private volatile boolean closed;
 
     public TestPeer(InetAddress bindAddress) throws SocketException {
-        socket = new DatagramSocket(new InetSocketAddress(bindAddress, 0));
-        socket.setSoTimeout(200);
+        this(bindAddress, false);
+    }
+
+    private TestPeer(InetAddress bindAddress, boolean tcpMode) throws SocketException {
+        this.bindAddress = bindAddress;
+        this.tcpMode = tcpMode;
         ufrag = "tp" + Long.toHexString(System.nanoTime() & 0xFFFFFF);
         pwd = "testpeerpasswordtestpeer" + Long.toHexString(System.nanoTime() & 0xFFFF);
-        reader = Thread.ofVirtual().start(this::readLoop);
+        if (tcpMode) {
+            socket = null;
+            reader = null; // started on connect
+        } else {
+            socket = new DatagramSocket(new InetSocketAddress(bindAddress, 0));
+            socket.setSoTimeout(200);
+            reader = Thread.ofVirtual().start(this::readLoop);
+        }
+    }
+
+    /** An ICE-TCP peer: connects to the bridge's passive TCP candidate when the remote description is set. */
+    public static TestPeer overTcp(InetAddress bindAddress) throws SocketException {
+        return new TestPeer(bindAddress, true);
+    }
+
+    /** This peer's address as the bridge sees it (UDP socket or TCP connection). */
+    public InetSocketAddress localAddress() {
+        return tcpMode ? (InetSocketAddress) tcp.getLocalSocketAddress()
+                : (InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
+    /** TCP mode: stop (or resume) reading from the connection, so that the bridge's send buffer fills. */
+    public void pauseReading(boolean paused) {
+        readingPaused = paused;
+    }
+
+    /** TCP mode: the connection to the bridge. */
+    public Socket tcpSocket() {
+        return tcp;
     }
 
     public String ufrag() {
@@ -85,9 +128,23 @@ public final class TestPeer implements AutoCloseable {
         remoteUfrag = m.iceUfrag();
         remotePwd = m.icePwd();
         remoteFingerprint = m.fingerprint().value();
-        String cand = m.candidates().get(0);
+        String cand = m.candidates().stream().filter(c -> c.split(" ")[2].equalsIgnoreCase(tcpMode ? "tcp" : "udp"))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + (tcpMode ? "tcp" : "udp") + " candidate"));
         String[] f = cand.split(" ");
         remote = new InetSocketAddress(InetAddress.getByName(f[4]), Integer.parseInt(f[5]));
+        if (tcpMode && tcp == null) {
+            if (!cand.endsWith("typ host tcptype passive")) {
+                throw new AssertionError("not an RFC 6544 passive candidate: " + cand);
+            }
+            Socket s = new Socket();
+            s.setReceiveBufferSize(16 * 1024); // small, so that a paused reader back-pressures the bridge soon
+            s.setTcpNoDelay(true);
+            s.bind(new InetSocketAddress(bindAddress, 0));
+            s.connect(remote, 2000);
+            tcp = s;
+            tcpOut = s.getOutputStream();
+            tcpReader = Thread.ofVirtual().start(this::readTcpLoop);
+        }
         if (dtls != null) {
             dtls.setRemoteFingerprint("sha-256", remoteFingerprint);
         }
@@ -115,7 +172,7 @@ public final class TestPeer implements AutoCloseable {
     public SrtpKeys handshake() throws Exception {
         dtls = new DtlsSession(certificate, DtlsRole.CLIENT, (data, off, len) -> {
             try {
-                socket.send(new DatagramPacket(data, off, len, remote));
+                send(java.util.Arrays.copyOfRange(data, off, off + len));
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
@@ -141,7 +198,18 @@ public final class TestPeer implements AutoCloseable {
     }
 
     public void send(byte[] datagram) throws IOException {
-        socket.send(new DatagramPacket(datagram, datagram.length, remote));
+        if (tcpMode) {
+            byte[] framed = new byte[2 + datagram.length]; // RFC 4571 §2
+            framed[0] = (byte) (datagram.length >> 8);
+            framed[1] = (byte) datagram.length;
+            System.arraycopy(datagram, 0, framed, 2, datagram.length);
+            synchronized (tcpOut) {
+                tcpOut.write(framed);
+                tcpOut.flush();
+            }
+        } else {
+            socket.send(new DatagramPacket(datagram, datagram.length, remote));
+        }
     }
 
     /** Protects and sends one RTP packet. */
@@ -193,28 +261,50 @@ public final class TestPeer implements AutoCloseable {
             } catch (IOException e) {
                 return;
             }
-            int first = buf[0] & 0xFF;
-            byte[] data = java.util.Arrays.copyOf(buf, p.getLength());
-            if (first <= 3) {
-                stunResponse.complete(data);
-            } else if (first >= 20 && first <= 63) {
-                if (dtls != null) {
-                    dtls.offer(data, 0, data.length);
+            dispatch(java.util.Arrays.copyOf(buf, p.getLength()));
+        }
+    }
+
+    private void readTcpLoop() {
+        try {
+            DataInputStream in = new DataInputStream(tcp.getInputStream());
+            while (!closed) {
+                while (readingPaused && !closed) {
+                    Thread.sleep(10);
                 }
-            } else if (first >= 128 && first <= 191 && srtp != null) {
-                ByteBuf b = Unpooled.wrappedBuffer(data);
-                synchronized (this) {
-                    if (RtcpPacket.isRtcp(b)) {
-                        if (srtp.unprotectRtcp(b)) {
-                            byte[] out = new byte[b.readableBytes()];
-                            b.getBytes(b.readerIndex(), out);
-                            rtcp.add(out);
-                        }
-                    } else if (srtp.unprotectRtp(b)) {
+                int length = in.readUnsignedShort(); // RFC 4571 §2
+                byte[] data = new byte[length];
+                in.readFully(data);
+                if (length > 0) {
+                    dispatch(data);
+                }
+            }
+        } catch (IOException | InterruptedException e) {
+            // closed
+        }
+    }
+
+    private void dispatch(byte[] data) {
+        int first = data[0] & 0xFF;
+        if (first <= 3) {
+            stunResponse.complete(data);
+        } else if (first >= 20 && first <= 63) {
+            if (dtls != null) {
+                dtls.offer(data, 0, data.length);
+            }
+        } else if (first >= 128 && first <= 191 && srtp != null) {
+            ByteBuf b = Unpooled.wrappedBuffer(data);
+            synchronized (this) {
+                if (RtcpPacket.isRtcp(b)) {
+                    if (srtp.unprotectRtcp(b)) {
                         byte[] out = new byte[b.readableBytes()];
                         b.getBytes(b.readerIndex(), out);
-                        rtp.add(out);
+                        rtcp.add(out);
                     }
+                } else if (srtp.unprotectRtp(b)) {
+                    byte[] out = new byte[b.readableBytes()];
+                    b.getBytes(b.readerIndex(), out);
+                    rtp.add(out);
                 }
             }
         }
@@ -226,7 +316,17 @@ public final class TestPeer implements AutoCloseable {
         if (dtls != null) {
             dtls.close();
         }
-        socket.close();
-        reader.interrupt();
+        if (socket != null) {
+            socket.close();
+            reader.interrupt();
+        }
+        if (tcp != null) {
+            try {
+                tcp.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+            tcpReader.interrupt();
+        }
     }
 }
