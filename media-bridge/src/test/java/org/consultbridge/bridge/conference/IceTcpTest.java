@@ -468,8 +468,9 @@ class IceTcpTest {
         long udp = loopBytesPerPacket("c-udp", false);
         long tcp = loopBytesPerPacket("c-tcp2", true);
         System.out.printf("event-loop allocation per forwarded packet: doctor on UDP %d B, doctor on TCP %d B%n", udp, tcp);
-        // the two runs differ by a few hundred bytes of noise (timers, JIT); a heap copy per packet adds > 1000
-        assertThat(tcp).isLessThanOrEqualTo(udp + 256);
+        // the two runs differ by up to ~400 bytes of noise on a busy 2-core machine (timers, JIT, other builds); a
+        // heap copy of each packet adds > 1000
+        assertThat(tcp).isLessThanOrEqualTo(udp + 700);
     }
 
     private long loopBytesPerPacket(String conference, boolean doctorTcp) throws Exception {
