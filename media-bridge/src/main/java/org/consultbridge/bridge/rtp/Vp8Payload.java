@@ -55,31 +55,14 @@ public final class Vp8Payload {
 
     /** Picture id (7 or 15 bits), or -1 when absent or malformed. */
     public static int pictureId(ByteBuf b, int off, int len) {
-        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0
-                || (b.getUnsignedByte(off + 1) & 0x80) == 0) {
-            return -1;
-        }
-        int p = b.getUnsignedByte(off + 2);
-        if ((p & 0x80) != 0) {
-            return ((p & 0x7F) << 8) | b.getUnsignedByte(off + 3);
-        }
-        return p;
+        int pos = pictureIdPosition(b, off, len);
+        return pos < 0 ? -1 : pictureIdAt(b, pos);
     }
 
     /** TL0PICIDX, or -1. */
     public static int tl0PicIdx(ByteBuf b, int off, int len) {
-        if (descriptorLength(b, off, len) < 0 || (b.getUnsignedByte(off) & 0x80) == 0) {
-            return -1;
-        }
-        int x = b.getUnsignedByte(off + 1);
-        if ((x & 0x40) == 0) {
-            return -1;
-        }
-        int n = 2;
-        if ((x & 0x80) != 0) {
-            n += (b.getUnsignedByte(off + 2) & 0x80) != 0 ? 2 : 1;
-        }
-        return b.getUnsignedByte(off + n);
+        int pos = tl0PicIdxPosition(b, off, len);
+        return pos < 0 ? -1 : b.getUnsignedByte(pos);
     }
 
     /** Temporal layer id (TID), or -1. */
