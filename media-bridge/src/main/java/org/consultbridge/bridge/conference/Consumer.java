@@ -1,8 +1,11 @@
 package org.consultbridge.bridge.conference;
 
+import io.netty.buffer.ByteBuf;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
+import org.consultbridge.bridge.rtp.RtpPacket;
+import org.consultbridge.bridge.rtp.Vp8Payload;
 import org.consultbridge.bridge.sdp.MediaCapabilities;
 
 /**
@@ -100,22 +103,22 @@ final class Consumer {
      * layer continue where the old one stopped: the next sequence number, the timestamp advanced by the wall-clock
      * time since the last packet, the next picture id and TL0PICIDX (as Jitsi Videobridge and mediasoup do).
      */
-    void switchTo(InboundStream s, io.netty.buffer.ByteBuf pkt, boolean vp8, long nowNanos) {
-        int inSeq = org.consultbridge.bridge.rtp.RtpPacket.sequenceNumber(pkt);
-        long inTs = org.consultbridge.bridge.rtp.RtpPacket.timestamp(pkt);
+    void switchTo(InboundStream s, ByteBuf pkt, boolean vp8, long nowNanos) {
+        int inSeq = RtpPacket.sequenceNumber(pkt);
+        long inTs = RtpPacket.timestamp(pkt);
         if (lastSeqOut >= 0) {
             seqOffset = (lastSeqOut + 1 - inSeq) & 0xFFFF;
             long ticks = Math.max(1, (nowNanos - lastOutNanos) * producer.clockRate / 1_000_000_000L);
             tsOffset = (lastTsOut + ticks - inTs) & 0xFFFF_FFFFL;
             if (vp8) {
-                int off = org.consultbridge.bridge.rtp.RtpPacket.payloadOffset(pkt);
-                int len = org.consultbridge.bridge.rtp.RtpPacket.payloadLength(pkt);
-                int pos = org.consultbridge.bridge.rtp.Vp8Payload.pictureIdPosition(pkt, off, len);
+                int off = RtpPacket.payloadOffset(pkt);
+                int len = RtpPacket.payloadLength(pkt);
+                int pos = Vp8Payload.pictureIdPosition(pkt, off, len);
                 if (pos >= 0 && lastPictureIdOut >= 0) {
                     pictureIdOffset = (lastPictureIdOut + 1
-                            - org.consultbridge.bridge.rtp.Vp8Payload.pictureIdAt(pkt, pos)) & 0x7FFF;
+                            - Vp8Payload.pictureIdAt(pkt, pos)) & 0x7FFF;
                 }
-                int tl0 = org.consultbridge.bridge.rtp.Vp8Payload.tl0PicIdxPosition(pkt, off, len);
+                int tl0 = Vp8Payload.tl0PicIdxPosition(pkt, off, len);
                 if (tl0 >= 0 && lastTl0PicIdxOut >= 0) {
                     tl0PicIdxOffset = (lastTl0PicIdxOut + 1 - pkt.getUnsignedByte(tl0)) & 0xFF;
                 }
