@@ -82,7 +82,76 @@ function render(state) {
   $('updated').textContent = `updated ${state.generatedAt.substring(11, 19)} UTC`;
 }
 
+// ---- past consultations: GET /api/ops/summaries (list) and /api/ops/summaries/<id> (one summary)
+window.opsPast = null;
+window.opsSummary = null;
+const duration = (s) => (s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s`
+  : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`);
+const FIGURES = [['bitrateInBps', 'bit rate in', kbps], ['bitrateOutBps', 'bit rate out', kbps],
+  ['uplinkLoss', 'uplink loss', pct], ['downlinkLoss', 'downlink loss', pct], ['rttMs', 'RTT', ms],
+  ['jitterMs', 'jitter', ms], ['estimateBps', 'downlink estimate', kbps], ['layer', 'layer', (v) => String(v)],
+  ['fps', 'client fps', (v) => v.toFixed(0)], ['concealment', 'audio concealed', pct]];
+
+async function loadPast() {
+  const q = new URLSearchParams({ limit: '50' });
+  if ($('past-from').value) q.set('from', $('past-from').value);
+  if ($('past-to').value) q.set('to', $('past-to').value);
+  const r = await fetch(api('/api/ops/summaries?' + q), { credentials: 'same-origin' });
+  const body = await r.json();
+  if (!r.ok) { $('past-status').textContent = body.error || r.statusText; return; }
+  window.opsPast = body;
+  $('past-status').textContent = `${body.summaries.length} shown; kept ${body.retentionDays} days`;
+  $('past-list').tBodies[0].replaceChildren(...body.summaries.map((s) => {
+    const open = el('button', { class: 'link', type: 'button' }, 'show');
+    open.addEventListener('click', () => loadSummary(s.id));
+    return el('tr', { 'data-summary': s.id },
+      el('td', {}, s.startedAt.substring(0, 16).replace('T', ' ')),
+      el('td', {}, duration(s.durationSeconds) + (s.complete ? '' : ' (incomplete)')),
+      el('td', {}, el('span', { class: `pill ${s.worstVerdict}` }, s.worstVerdict)),
+      el('td', {}, pct(s.notGoodShare || 0)),
+      el('td', {}, s.participants.map((p) => p.label).join(', ')),
+      el('td', {}, open));
+  }));
+}
+
+async function loadSummary(id) {
+  const r = await fetch(api('/api/ops/summaries/' + encodeURIComponent(id)), { credentials: 'same-origin' });
+  const s = await r.json();
+  const box = $('summary');
+  if (!r.ok) { box.replaceChildren(el('p', {}, s.error || r.statusText)); return; }
+  window.opsSummary = s;
+  const head = el('tr', {}, ...['participant', 'role', 'worst verdict', 'time good / degraded / bad', 'median', 'worst', 'freezes']
+    .map((t) => el('th', {}, t)));
+  const rows = s.participants.map((p) => {
+    const f = p.figures || {};
+    const known = FIGURES.filter(([k]) => f[k]);
+    const v = p.verdictSeconds;
+    return el('tr', { 'data-summary-participant': p.label },
+      el('td', {}, el('strong', {}, p.label), p.name ? el('div', { class: 'reason' }, p.name) : ''),
+      el('td', {}, p.role),
+      el('td', {}, el('span', { class: `pill ${p.worstVerdict}` }, p.worstVerdict), el('div', { class: 'reason' }, p.worstReason)),
+      el('td', {}, `${duration(v.good)} / ${duration(v.degraded)} / ${duration(v.bad)}`),
+      el('td', { class: 'reason' }, ...known.map(([k, label, fmt]) => el('div', {}, `${label} ${fmt(f[k].median)}`))),
+      el('td', { class: 'reason' }, ...known.map(([k, label, fmt]) => el('div', {}, `${label} ${fmt(f[k].worst)}`))),
+      el('td', {}, `${p.freezes} (${p.freezeSeconds} s)`));
+  });
+  const item = (e, text) => el('li', {}, `${e.at.substring(11, 19)} ${e.participant || ''} ${text}`);
+  box.replaceChildren(
+    el('h2', {}, `Consultation ${s.consultation}${s.consultationId ? ' (' + s.consultationId + ')' : ''}`),
+    el('p', { class: 'reason' }, `${s.startedAt} to ${s.endedAt}, ${duration(s.durationSeconds)}, ${s.end}`
+      + `${s.complete ? '' : ' (incomplete)'}; worst verdict ${s.worstVerdict}`),
+    el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)),
+    el('h3', {}, 'Verdict changes'),
+    el('ol', { id: 'summary-verdicts' }, ...s.verdicts.map((v) => item(v, `${v.verdict}${v.reason ? ': ' + v.reason : ''}`))),
+    el('h3', {}, 'Events'),
+    el('ol', { id: 'summary-events' }, ...s.events.map((e) => item(e, `${e.kind}${e.detail ? ': ' + e.detail : ''}`))),
+    s.eventsLeftOut ? el('p', { class: 'muted' }, `${s.eventsLeftOut} more events left out`) : '');
+}
+
+$('past-query').addEventListener('submit', (e) => { e.preventDefault(); loadPast(); });
+
 async function start() {
+  loadPast();
   const r = await fetch(api('/api/ops/state'), { credentials: 'same-origin' });
   if (r.ok) render(await r.json());
   const es = new EventSource(api('/api/ops/stream'));

@@ -1,5 +1,8 @@
 // Wires a call page (room, doctor or guest) to the client core. The page's <body data-page="..."> says which.
 import { ConsultClient, optionsFromLocation, tokenFromLocation } from './consultbridge-client.js';
+import { E2ee, e2eeOptionsFromLocation } from './e2ee.js';
+import { ProfileApplier, mountClinicalUi } from './clinical.js';
+import { ADMISSION_STATE_TEXT, bindWaitingRoom, participantActions } from './waiting-room-ui.js';
 
 const page = document.body.dataset.page;
 const $ = (id) => document.getElementById(id);
@@ -10,11 +13,19 @@ const STATE_TEXT = {
   reconnecting: 'Verbindung gestört … · Reconnecting …',
   disconnected: 'Getrennt · Disconnected',
   left: 'Beendet · Call ended',
+  ...ADMISSION_STATE_TEXT,
 };
-const ROLE_TEXT = { doctor: 'Arzt/Ärztin · Doctor', room: 'Telemedizin-Raum · Room', guest: 'Gast · Guest' };
+const ROLE_TEXT = { doctor: 'Arzt/Ärztin · Doctor', staff: 'Praxisteam · Staff', room: 'Telemedizin-Raum · Room', guest: 'Gast · Guest' };
 
 const client = new ConsultClient(tokenFromLocation(), optionsFromLocation());
 window.consultbridge = client; // for tests and support: state, publishPc, subscribePc, participants, remoteTracks
+// issue #8: end-to-end encryption (state, verificationCode, stats for tests) and clinical profiles
+client.e2ee = new E2ee(client, e2eeOptionsFromLocation());
+window.consultbridgeE2ee = client.e2ee;
+const profiles = new ProfileApplier(client);
+window.consultbridgeProfiles = profiles;
+const clinicalUi = mountClinicalUi(client, client.e2ee, profiles, optionsFromLocation());
+bindWaitingRoom(client);
 
 function showState(detail) {
   const el = $('state');
@@ -107,6 +118,7 @@ client.addEventListener('participants', () => {
     list.replaceChildren(...[...client.participants.values()].map((p) => {
       const li = document.createElement('li');
       li.textContent = `${p.displayName} (${ROLE_TEXT[p.role] || p.role})${p.audioMuted ? ' · Mikrofon aus/mic off' : ''}${p.videoMuted ? ' · Kamera aus/camera off' : ''}`;
+      li.append(...participantActions(client, p));
       return li;
     }));
   }
@@ -156,8 +168,12 @@ async function main() {
     await client.start(stream);
     const me = client.self;
     $('whoami').textContent = `${me.displayName} — ${ROLE_TEXT[me.role] || me.role}`;
+    clinicalUi.joined(me.role);
+    await profiles.ready();
   } catch (e) {
-    $('problem').textContent = e.code ? `${e.code}: ${e.message}` : e.message;
+    if (!ADMISSION_STATE_TEXT[client.state] || client.state === 'waiting') {
+      $('problem').textContent = e.code ? `${e.code}: ${e.message}` : e.message;
+    }
   }
 }
 

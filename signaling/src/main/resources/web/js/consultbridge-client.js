@@ -3,6 +3,9 @@
 
 export const PROTOCOL_VERSION = 1;
 const STATS_INTERVAL_MS = 5000;
+// The server ended our part: declined from the waiting room, removed, or the consultation ended (protocol.md).
+const FINAL_STATES = new Set(['declined', 'removed', 'ended']);
+const FINAL_BY_CLOSE_CODE = { 4410: 'ended', 4420: 'declined', 4421: 'removed' };
 
 export class ConsultClient extends EventTarget {
   constructor(token, options = {}) {
@@ -28,6 +31,16 @@ export class ConsultClient extends EventTarget {
     this.pending = new Map();
     this.subscribeChain = Promise.resolve();
     this.transportStates = { publish: 'new', subscribe: 'new' };
+    // issue #8: end-to-end encryption (an E2ee from e2ee.js, set by the page before start) and other listeners
+    // of server messages (clinical profiles)
+    this.e2ee = null;
+    this.messageHooks = [];
+    // waiting room (issue #7)
+    this.consultationId = options.consultationId || null; // sent in hello: must be the token's consultation
+    this.doctorPresent = false;      // while we wait: whether someone who may admit us is there
+    this.waiting = [];               // doctor/staff: who waits, [{participantId, role, displayName, since}]
+    this.admission = null;           // {resolve, reject} while we wait
+    this.closeCode = null;
   }
 
   async start(localStream) {
@@ -37,11 +50,14 @@ export class ConsultClient extends EventTarget {
     this.ws = new WebSocket(`${proto}://${location.host}/ws`);
     this.ws.onmessage = (e) => this.onMessage(JSON.parse(e.data));
     this.ws.onclose = (e) => {
+      this.closeCode = e.code;
       for (const p of this.pending.values()) p.reject(new Error('connection closed'));
       this.pending.clear();
       clearInterval(this.keepAlive);
       clearInterval(this.statsTimer);
-      if (this.state !== 'left') this.setState('disconnected', `${e.code} ${e.reason || ''}`.trim());
+      if (FINAL_BY_CLOSE_CODE[e.code]) this.finish(FINAL_BY_CLOSE_CODE[e.code]);
+      else if (this.state !== 'left' && !FINAL_STATES.has(this.state)) this.setState('disconnected', `${e.code} ${e.reason || ''}`.trim());
+      if (this.admission) this.admission.reject(Object.assign(new Error('connection closed'), { code: this.state }));
     };
     await new Promise((resolve, reject) => {
       this.ws.onopen = resolve;
@@ -50,14 +66,28 @@ export class ConsultClient extends EventTarget {
     // the server closes sockets silent for 60 s: keep ours alive (and notice a dead link early)
     this.keepAlive = setInterval(() => this.request({ type: 'ping' }).catch(() => {}), 15000);
     this.helloSentAt = performance.now();
-    const welcome = await this.request({ type: 'hello', version: PROTOCOL_VERSION, token: this.token });
+    const hello = { type: 'hello', version: PROTOCOL_VERSION, token: this.token };
+    if (this.consultationId) hello.consultationId = this.consultationId;
+    const welcome = await this.request(hello);
     // what this participant sees and hears, for the ops team (docs/protocol.md, clientStats); never media
     this.statsTimer = setInterval(() => this.reportStats().catch(() => {}), STATS_INTERVAL_MS);
-    this.watchFirstFrame();
     this.self = welcome;
+    if (welcome.admitted === false) {
+      // the waiting room: no media until a doctor (or staff) admits us
+      this.setState('waiting');
+      const admitted = await new Promise((resolve, reject) => { this.admission = { resolve, reject }; });
+      this.admission = null;
+      welcome.participants = admitted.participants;
+      if (admitted.profile) welcome.profile = admitted.profile;
+      this.helloSentAt = performance.now(); // time to first frame counts from the admission
+      this.setState('connecting');
+    }
+    this.watchFirstFrame();
+    this.emit('welcome', welcome);
     for (const p of welcome.participants) this.participants.set(p.participantId, p);
     this.emit('participants');
     this.iceServers = welcome.iceServers || []; // TURN with ephemeral credentials, when the server has one
+    if (this.e2ee) await this.e2ee.start(welcome); // keys before the first frame is sent
     await this.publish();
   }
 
@@ -68,6 +98,8 @@ export class ConsultClient extends EventTarget {
       iceTransportPolicy: this.forceRelay ? 'relay' : 'all',
       bundlePolicy: 'max-bundle',
       rtcpMuxPolicy: 'require',
+      // older browsers without RTCRtpScriptTransform: encoded streams for the end-to-end encryption
+      ...(this.e2ee && this.e2ee.needsInsertableStreams ? { encodedInsertableStreams: true } : {}),
     };
   }
 
@@ -96,6 +128,8 @@ export class ConsultClient extends EventTarget {
       }
       return;
     }
+    if (this.e2ee) this.e2ee.onMessage(msg);
+    for (const hook of this.messageHooks) hook(msg);
     switch (msg.type) {
       case 'subscribeOffer':
         this.subscribeChain = this.subscribeChain.then(() => this.onSubscribeOffer(msg.sdp))
@@ -126,7 +160,24 @@ export class ConsultClient extends EventTarget {
         break;
       case 'quality':
         this.quality = msg;
+        this.adaptPlayout(msg.downlink);
         this.emit('quality', msg);
+        break;
+      case 'admitted':
+        if (this.admission) this.admission.resolve(msg);
+        break;
+      case 'waiting':
+        this.doctorPresent = !!msg.doctorPresent;
+        this.emit('waiting');
+        break;
+      case 'waitingRoom':
+        this.waiting = msg.waiting || [];
+        this.emit('waitingRoom');
+        break;
+      case 'declined':
+      case 'removed':
+      case 'consultationEnded':
+        this.finish(msg.type === 'consultationEnded' ? 'ended' : msg.type);
         break;
       case 'videoSuspended':
         if (msg.suspended) this.suspended.add(msg.participantId); else this.suspended.delete(msg.participantId);
@@ -149,7 +200,13 @@ export class ConsultClient extends EventTarget {
       const init = { direction: 'sendonly', streams: [this.localStream] };
       if (track.kind === 'video' && this.simulcast) init.sendEncodings = SIMULCAST_ENCODINGS;
       const t = pc.addTransceiver(track, init);
-      if (track.kind === 'video' && this.preferredVideoCodec) preferCodec(t, this.preferredVideoCodec);
+      // end-to-end encryption leaves VP8's payload header in the clear for the bridge; H264 is not supported with
+      // it (its NAL headers are spread through the frame), so an encrypted call uses VP8. Nor audio RED: Chromium
+      // encrypts the RED packet whole, whose block headers the bridge reads (Jitsi turns RED off with E2EE too).
+      const e2ee = this.e2ee && this.e2ee.active;
+      if (e2ee) this.e2ee.attachSender(t.sender, track.kind);
+      if (track.kind === 'video' && (e2ee || this.preferredVideoCodec)) preferCodec(t, e2ee ? 'vp8' : this.preferredVideoCodec);
+      if (track.kind === 'audio' && e2ee) withoutCodec(t, 'audio/red');
     }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -174,12 +231,36 @@ export class ConsultClient extends EventTarget {
     await this.request({ type: 'subscribeAnswer', sdp: pc.localDescription.sdp });
   }
 
+  /**
+   * On a lossy or long link a lost video packet comes back by NACK/RTX about one round trip later. Chromium counts
+   * a frame that late as a freeze; a playout delay of about one round trip (RTCRtpReceiver.jitterBufferTarget) lets
+   * the repaired frame play on time. Kept for 20 s after the link looks clean again (receiver reports of a few
+   * seconds often show no loss on a 2 % link).
+   */
+  adaptPlayout(downlink) {
+    if (!this.subscribePc || !downlink || !(downlink.rttMs > 0)) return;
+    const now = Date.now();
+    if (downlink.rttMs > 80 || downlink.fractionLost > 0.005) this.lossyUntil = now + 20000;
+    const target = now < (this.lossyUntil || 0) ? Math.min(500, Math.round(downlink.rttMs * 1.2 + 80)) : null;
+    this.playoutTargetMs = target;
+    for (const r of this.subscribePc.getReceivers()) {
+      if (r.track && r.track.kind === 'video' && 'jitterBufferTarget' in r && r.jitterBufferTarget !== target) {
+        try { r.jitterBufferTarget = target; } catch (e) { /* out of range: keep the browser's own */ }
+      }
+    }
+  }
+
   onTrack(e) {
     const participantId = e.streams[0] ? e.streams[0].id : 'unknown';
     let stream = this.remoteTracks.get(participantId);
     if (!stream) {
       stream = new MediaStream();
       this.remoteTracks.set(participantId, stream);
+    }
+    if (this.e2ee && this.e2ee.active) this.e2ee.attachReceiver(e.receiver, participantId, e.track.kind);
+    if (e.track.kind === 'video' && 'jitterBufferTarget' in e.receiver && this.playoutTargetMs !== null) {
+      // until the first quality report tells whether the link is clean: room for one NACK repair on a rural link
+      try { e.receiver.jitterBufferTarget = this.playoutTargetMs === undefined ? 300 : this.playoutTargetMs; } catch (err) { /* keep */ }
     }
     for (const old of stream.getTracks().filter((t) => t.kind === e.track.kind)) stream.removeTrack(old);
     stream.addTrack(e.track);
@@ -199,6 +280,28 @@ export class ConsultClient extends EventTarget {
     return this.request({ type: 'mute', audio, video });
   }
 
+  /** Doctor or staff: let a waiting participant in, or not (docs/protocol.md, waiting room). */
+  admit(participantId) { return this.request({ type: 'admit', participantId }); }
+
+  decline(participantId) { return this.request({ type: 'decline', participantId }); }
+
+  /** Doctor (or staff, for rooms and guests): take a participant out of the call. */
+  remove(participantId) { return this.request({ type: 'remove', participantId }); }
+
+  /** Doctor: end the consultation for everyone. */
+  endConsultation() { return this.request({ type: 'endConsultation' }); }
+
+  /** Declined, removed or ended by the server: stop everything, no media either way. */
+  finish(state) {
+    if (FINAL_STATES.has(this.state)) return;
+    this.setState(state);
+    if (this.admission) this.admission.reject(Object.assign(new Error(state), { code: state }));
+    // media off at once; the server closes the WebSocket itself (with 4410/4420/4421), so the page sees its code
+    if (this.publishPc) this.publishPc.close();
+    if (this.subscribePc) this.subscribePc.close();
+    if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
+  }
+
   async leave() {
     try { await this.request({ type: 'leave' }); } catch (e) { /* closing anyway */ }
     this.setState('left');
@@ -206,6 +309,7 @@ export class ConsultClient extends EventTarget {
   }
 
   close() {
+    if (this.e2ee) this.e2ee.close();
     if (this.publishPc) this.publishPc.close();
     if (this.subscribePc) this.subscribePc.close();
     if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
@@ -233,11 +337,11 @@ export class ConsultClient extends EventTarget {
   async reportStats() {
     const msg = { type: 'clientStats' };
     if (this.subscribePc) {
-      let best = null; let freezes = 0; let samples = 0; let concealed = 0;
+      let best = null; let freezes = 0; let freezeMs = 0; let samples = 0; let concealed = 0;
       (await this.subscribePc.getStats()).forEach((r) => {
         if (r.type !== 'inbound-rtp') return;
         if (r.kind === 'video') {
-          freezes += r.freezeCount || 0;
+          freezes += r.freezeCount || 0; freezeMs += (r.totalFreezesDuration || 0) * 1000;
           const area = (r.frameWidth || 0) * (r.frameHeight || 0);
           if ((r.framesDecoded || 0) > 0 && (!best || area > (best.frameWidth || 0) * (best.frameHeight || 0))) best = r;
         } else if (r.kind === 'audio') {
@@ -245,7 +349,7 @@ export class ConsultClient extends EventTarget {
         }
       });
       if (best) { msg.fps = best.framesPerSecond || 0; msg.width = best.frameWidth || 0; msg.height = best.frameHeight || 0; }
-      msg.freezeCount = freezes;
+      msg.freezeCount = freezes; msg.freezeMs = Math.round(freezeMs);
       const prev = this.lastAudio || { samples: 0, concealed: 0 };
       if (samples > prev.samples) msg.concealment = Math.min(1, Math.max(0, (concealed - prev.concealed) / (samples - prev.samples)));
       this.lastAudio = { samples, concealed };
@@ -266,7 +370,7 @@ export class ConsultClient extends EventTarget {
   }
 
   updateState() {
-    if (this.state === 'left' || this.state === 'disconnected') return;
+    if (this.state === 'left' || this.state === 'disconnected' || this.state === 'waiting' || FINAL_STATES.has(this.state)) return;
     const pub = this.publishPc ? this.publishPc.connectionState : 'new';
     if (pub === 'connected') this.setState('connected');
     else if (pub === 'failed' || pub === 'disconnected') this.setState('reconnecting');
@@ -292,6 +396,13 @@ const SIMULCAST_ENCODINGS = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1500000 },
 ];
 
+/** Leaves {@code mimeType} out of what the transceiver offers. */
+function withoutCodec(transceiver, mimeType) {
+  const caps = RTCRtpSender.getCapabilities(transceiver.sender.track.kind);
+  if (!caps || !transceiver.setCodecPreferences) return;
+  transceiver.setCodecPreferences(caps.codecs.filter((c) => c.mimeType.toLowerCase() !== mimeType));
+}
+
 function preferCodec(transceiver, name) {
   const caps = RTCRtpSender.getCapabilities('video');
   if (!caps || !transceiver.setCodecPreferences) return;
@@ -311,7 +422,8 @@ export function optionsFromLocation() {
   const m = /(?:^|[#&])video=([A-Za-z0-9]+)/.exec(location.hash);
   const sc = /(?:^|[#&])simulcast=([01])/.exec(location.hash);
   const relay = /(?:^|[#&?])relay=(1|true)(?:&|$)/.test(location.hash) || /(?:^|[?&])relay=(1|true)(?:&|$)/.test(location.search);
-  return { videoCodec: m ? m[1] : null, simulcast: !(sc && sc[1] === '0'), forceRelay: relay };
+  const cid = /(?:^|[#&?])consultation=([A-Za-z0-9._-]{1,64})(?:&|$)/.exec(location.hash) || /(?:^|[?&])consultation=([A-Za-z0-9._-]{1,64})(?:&|$)/.exec(location.search);
+  return { videoCodec: m ? m[1] : null, simulcast: !(sc && sc[1] === '0'), forceRelay: relay, consultationId: cid ? cid[1] : null };
 }
 
 export function tokenFromLocation() {

@@ -19,6 +19,7 @@ async function init() {
     const c = $('consultation').value;
     const links = [
       ['Doctor', 'doctor', 'Dr. Demo'], ['Telemedicine room', 'room', 'Room Demo'], ['Guest', 'guest', 'Guest Demo'],
+      ['Practice staff', 'staff', 'Staff Demo'],
     ];
     const items = [];
     for (const [label, role, name] of links) {

@@ -94,11 +94,47 @@ final class JanusParticipant implements Participant {
     }
 
     @Override
+    public boolean publishing() {
+        return media.publishing();
+    }
+
+    @Override
+    public int tag() {
+        return media.tag();
+    }
+
+    @Override
+    public int heardFrom(int senderTag) {
+        return media.heardFrom(senderTag);
+    }
+
+    @Override
+    public String refusal() {
+        return media.refusal();
+    }
+
+    @Override
+    public String dropped() {
+        return media.dropped();
+    }
+
+    /** Janus answered a request with an error: the server turned us away (reported as a refusal, with its code). */
+    static final class JanusRefusal extends IllegalStateException {
+        JanusRefusal(String why) {
+            super(why);
+        }
+    }
+
+    @Override
     public void start() {
         media.markJoinStart();
         Thread.ofVirtual().name("janus-" + participantId).start(() -> {
             try {
                 join();
+            } catch (JanusRefusal e) {
+                if (!closed) {
+                    media.refuse(e.getMessage());
+                }
             } catch (Exception e) {
                 if (!closed) {
                     media.fail("janus: " + (e instanceof java.util.concurrent.TimeoutException
@@ -122,7 +158,8 @@ final class JanusParticipant implements Participant {
                 .put("bitrate", 10_000_000).put("description", "loadtest"), null);
         int createError = created.path("plugindata").path("data").path("error_code").asInt(0);
         if (createError != 0 && createError != 427) {
-            throw new IllegalStateException("create room: " + created.path("plugindata").path("data"));
+            throw new JanusRefusal("janus " + createError + " "
+                    + created.path("plugindata").path("data").path("error").asText());
         }
         MediaPeer pub = media.newPublishPeer();
         String offer = withCandidate(media.publishOffer(pub.transport()), pub.localAddress());
@@ -143,6 +180,7 @@ final class JanusParticipant implements Participant {
         JsonNode attached = pluginOk(subHandle, join, null);
         String subOffer = attached.path("jsep").path("sdp").asText();
         MediaPeer sub = media.newSubscribePeer();
+        media.subscribeOffered(subOffer);
         sub.setRemoteDescription(subOffer);
         sub.setIceControlled(); // Janus offered: it is the controlling agent (RFC 8445 §6.1.1)
         String answer = withCandidate(ClientSdp.subscribeAnswer(sub.transport(), subOffer), sub.localAddress());
@@ -186,7 +224,9 @@ final class JanusParticipant implements Participant {
     private JsonNode checkPluginOk(JsonNode reply) {
         JsonNode data = reply.path("plugindata").path("data");
         if (data.has("error_code") || reply.path("janus").asText().equals("error")) {
-            throw new IllegalStateException(data.has("error") ? data.path("error").asText() : reply.toString());
+            throw new JanusRefusal(data.has("error_code")
+                    ? "janus " + data.path("error_code").asInt() + " " + data.path("error").asText()
+                    : "janus " + reply.path("error").path("code").asInt() + " " + reply.path("error").path("reason").asText());
         }
         return reply;
     }
@@ -211,7 +251,8 @@ final class JanusParticipant implements Participant {
     private JsonNode request(ObjectNode m) throws Exception {
         JsonNode r = send(m).get(REQUEST_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         if (!r.path("janus").asText().equals("success")) {
-            throw new IllegalStateException(m.path("janus").asText() + ": " + r.path("error"));
+            throw new JanusRefusal("janus " + r.path("error").path("code").asInt() + " "
+                    + r.path("error").path("reason").asText());
         }
         return r;
     }
@@ -243,7 +284,7 @@ final class JanusParticipant implements Participant {
             }
             case "hangup", "timeout", "detached" -> {
                 if (!closed) {
-                    media.fail("janus " + type + ": " + m.path("reason").asText());
+                    media.drop("janus " + type + (m.has("reason") ? " " + m.path("reason").asText() : ""));
                 }
             }
             default -> {
@@ -287,7 +328,11 @@ final class JanusParticipant implements Participant {
         @Override
         public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
             if (!closed) {
-                media.fail("janus socket closed " + statusCode + " " + reason);
+                if (media.joined()) {
+                    media.drop("close " + statusCode + " " + reason);
+                } else {
+                    media.refuse("close " + statusCode + " " + reason);
+                }
             }
             return null;
         }

@@ -16,8 +16,9 @@ final class JanusRun {
 
     static Report.Run run(LoadOptions o, PrintStream out) throws Exception {
         Path dir = o.out().toAbsolutePath().resolve("janus");
-        try (NetNs ns = NetNs.create(); JanusServer janus = JanusServer.start(ns, dir)) {
-            out.printf("janus %s started in namespace %s (pid %d)%n", janus.wsUri(), ns.name(), janus.pid());
+        try (NetNs ns = NetNs.create(); JanusServer janus = JanusServer.start(ns, dir, o.pinning().serverCpus())) {
+            out.printf("janus %s started in namespace %s (pid %d, cores %s)%n", janus.wsUri(), ns.name(), janus.pid(),
+                    CpuPinning.affinity(janus.pid()));
             LoadOptions jo = forJanus(o, janus.pid(), ns.hostAddress().getHostAddress());
             try (LoadRunner runner = new LoadRunner(jo, out, JanusParticipant.factory(janus.wsUri()))) {
                 List<StepResult> steps = runner.run();
@@ -28,8 +29,6 @@ final class JanusRun {
 
     /** The same options, but measuring Janus's process and binding to our end of the namespace's veth pair. */
     static LoadOptions forJanus(LoadOptions o, long pid, String bind) {
-        return new LoadOptions(o.server(), o.secret(), pid, o.rampStart(), o.rampStep(), o.rampMax(),
-                o.stepDuration(), o.warmup(), o.participantsPerConsultation(), o.videoKbps(), o.impairedShare(),
-                o.impairment(), o.maxLossPercent(), o.maxP99Millis(), o.maxJoinMillis(), o.out(), bind, o.threads());
+        return o.withServer(pid, bind);
     }
 }

@@ -44,13 +44,21 @@ final class JanusServer implements AutoCloseable {
 
     /** Writes the configuration into {@code dir}, starts Janus in {@code ns}, waits until its WebSocket API listens. */
     static JanusServer start(NetNs ns, Path dir) throws IOException, InterruptedException {
+        return start(ns, dir, null);
+    }
+
+    /**
+     * The same, pinned to {@code cpus} (a {@code taskset -c} list; null: unpinned) like the ConsultBridge server, so
+     * both are measured on the same core: {@code ip netns exec NS taskset -c CPUS janus ...}, each exec'ing the next.
+     */
+    static JanusServer start(NetNs ns, Path dir, String cpus) throws IOException, InterruptedException {
         if (!installed()) {
             throw new IOException(BINARY + " not found: apt-get install -y janus");
         }
         Files.createDirectories(dir);
         writeConfig(ns, dir);
-        ProcessBuilder pb = new ProcessBuilder(ns.exec(List.of(BINARY, "-C", dir.resolve("janus.jcfg").toString(),
-                "-F", dir.toString())));
+        List<String> janus = List.of(BINARY, "-C", dir.resolve("janus.jcfg").toString(), "-F", dir.toString());
+        ProcessBuilder pb = new ProcessBuilder(ns.exec(new CpuPinning(cpus, null).serverCommand(janus)));
         pb.redirectErrorStream(true).redirectOutput(dir.resolve("janus.log").toFile());
         Process p = pb.start();
         JanusServer server = new JanusServer(ns, p, dir);

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.consultbridge.bridge.dtls.DtlsCertificate;
@@ -27,7 +28,11 @@ final class LoadRunner implements AutoCloseable {
     private final Participant.Factory factory;
     private final List<Participant> participants = Collections.synchronizedList(new ArrayList<>());
     private final ProcessSampler server;
+    /** This JVM: the generator's own CPU, to tell a server limit from a generator limit. */
+    private final ProcessSampler generator = new ProcessSampler(ProcessHandle.current().pid());
     private int consultations;
+    /** The participants of each consultation (step thread only), to check everyone received everyone. */
+    private final Map<String, List<Participant>> byConsultation = new java.util.LinkedHashMap<>();
 
     /** Against ConsultBridge (our signalling, tokens signed with the options' secret). */
     LoadRunner(LoadOptions options, PrintStream out) {
@@ -66,9 +71,25 @@ final class LoadRunner implements AutoCloseable {
             StepResult r = step(target);
             steps.add(r);
             out.printf(Locale.ROOT, "step %3d consultations: loss %.3f%%  latency p50 %.1f ms p99 %.1f ms  "
-                            + "join p50 %d ms max %d ms  server cpu %.0f%% rss %.0f MiB  %s%n",
+                            + "join p50 %d ms max %d ms  top layer %.0f%%  server cpu %.0f%% rss %.0f MiB  "
+                            + "generator cpu %.0f%%  %s%n",
                     r.consultations(), r.lossPercent(), r.latencyP50Ms(), r.latencyP99Ms(), r.joinP50Ms(),
-                    r.joinMaxMs(), r.serverCpuPercent(), r.serverRssMb(), r.sloMet() ? "OK" : "MISSED: " + r.sloFailure());
+                    r.joinMaxMs(), r.topLayerPercent(), r.serverCpuPercent(), r.serverRssMb(),
+                    r.generatorCpuPercent(), r.sloMet() ? "OK" : "MISSED: " + r.sloFailure());
+            if (r.impairedLossPercent() >= 0) {
+                out.printf(Locale.ROOT, "  impaired streams (%s): loss %.2f%%  latency p99 %.1f ms%n", o.impairment(),
+                        r.impairedLossPercent(), r.impairedLatencyP99Ms());
+            }
+            if (r.machineBusy()) {
+                out.printf(Locale.ROOT, "  WARNING: busy machine: the server's threads waited for a CPU %.0f%% of a core, "
+                        + "the generator's %.0f%% (other processes took the cores): not the server's capacity%n",
+                        r.serverCpuWaitPercent(), r.generatorCpuWaitPercent());
+            }
+            if (r.generatorSaturated()) {
+                out.printf(Locale.ROOT, "  WARNING: the generator used %.0f%% of its %.0f%% (%s): past 85%% this step "
+                        + "measures the generator's limit, not the server's%n", r.generatorCpuPercent(),
+                        o.generatorCapacityPercent(), o.pinning());
+            }
             String reason;
             for (int i = 0; i < 3 && (reason = metrics.failureReasons.poll()) != null; i++) {
                 out.println("  failure: " + reason);
@@ -81,9 +102,13 @@ final class LoadRunner implements AutoCloseable {
         return steps;
     }
 
+    static final double WARMUP_CALM_MILLIS = 10;
+    static final long WARMUP_MAX_MILLIS = 30_000;
+
     /**
-     * Two consultations for a few seconds before the first step, then closed: both JVMs (ours and the server's)
-     * compile their hot paths, so the first step measures the server, not its JIT.
+     * Two consultations before the first step, then closed: both JVMs (ours and the server's) compile their hot
+     * paths, so the first step measures the server, not its JIT. At least the warm-up time, then until two seconds in
+     * a row have p90 latency below {@value #WARMUP_CALM_MILLIS} ms, at most {@value #WARMUP_MAX_MILLIS} ms.
      */
     private void warmUp() throws Exception {
         if (o.warmup().isZero()) {
@@ -100,13 +125,32 @@ final class LoadRunner implements AutoCloseable {
             }
         }
         out.println("warming up both JVMs ...");
-        Thread.sleep(Math.max(3000, o.warmup().toMillis()));
+        // at least the warm-up time; then on until the media flows without queuing (the JITs caught up), at most
+        // WARMUP_MAX: a server still compiling its packet path would otherwise fail the first step
+        long start = System.nanoTime();
+        long min = start + Math.max(3000, o.warmup().toMillis()) * 1_000_000L;
+        long max = start + WARMUP_MAX_MILLIS * 1_000_000L;
+        metrics.latency.drain();
+        int calm = 0;
+        while (System.nanoTime() < max) {
+            Thread.sleep(1000);
+            long[] lat = metrics.latency.drain();
+            double p90 = LatencyHistogram.percentileMillis(lat, 0.9);
+            calm = LatencyHistogram.count(lat) > 0 && p90 < WARMUP_CALM_MILLIS ? calm + 1 : 0;
+            if (System.nanoTime() >= min && calm >= 2) {
+                break;
+            }
+        }
+        out.printf(Locale.ROOT, "warmed up in %.0f s%s%n", (System.nanoTime() - start) / 1e9,
+                calm >= 2 ? "" : " (media still queued: the machine or the server is slow)");
         warm.forEach(Participant::close);
         Thread.sleep(500);
         drain();
         metrics.joinMillis.clear();
         metrics.firstFrameMillis.clear();
         metrics.failures.reset();
+        metrics.failureReasons.clear();
+        metrics.clearCodes();
     }
 
     private StepResult step(int target) throws Exception {
@@ -119,6 +163,7 @@ final class LoadRunner implements AutoCloseable {
                 boolean impaired = i == 1 && ThreadLocalRandom.current().nextDouble() < o.impairedShare();
                 Participant p = create(cid, pid, role, impaired ? o.impairment() : Impairment.NONE);
                 participants.add(p);
+                byConsultation.computeIfAbsent(cid, k -> new ArrayList<>()).add(p);
                 added.add(p);
                 p.start();
                 Thread.sleep(20); // a staggered arrival, as in a clinic's schedule
@@ -131,45 +176,111 @@ final class LoadRunner implements AutoCloseable {
         drain();
         if (server != null) {
             server.cpuPercent();
+            server.cpuWaitPercent();
         }
+        generator.cpuPercent();
+        generator.cpuWaitPercent();
         long start = System.nanoTime();
         long end = start + o.stepDuration().toNanos();
         progressUntil(end, target);
         double seconds = (System.nanoTime() - start) / 1e9;
         double cpu = server != null ? server.cpuPercent() : Double.NaN;
         double rss = server != null ? server.rssMb() : Double.NaN;
+        double generatorCpu = generator.cpuPercent();
+        double serverWait = server != null ? server.cpuWaitPercent() : Double.NaN;
+        double generatorWait = generator.cpuWaitPercent();
+        boolean generatorSaturated = generatorCpu > 0.85 * o.generatorCapacityPercent();
 
         long sent = metrics.packetsSent.sumThenReset();
         long received = metrics.packetsReceived.sumThenReset();
         long expected = metrics.packetsExpected.sumThenReset();
+        long impairedReceived = metrics.impairedPacketsReceived.sumThenReset();
+        long impairedExpected = metrics.impairedPacketsExpected.sumThenReset();
+        long frames = metrics.videoFrames.sumThenReset();
+        long topFrames = metrics.videoFramesTopLayer.sumThenReset();
         long[] lat = metrics.latency.drain();
+        long[] impairedLat = metrics.impairedLatency.drain();
         List<Long> joins = drainAll(metrics.joinMillis);
-        List<Long> frames = drainAll(metrics.firstFrameMillis);
+        List<Long> firstFrames = drainAll(metrics.firstFrameMillis);
         Collections.sort(joins);
-        Collections.sort(frames);
-        int joined = (int) participants.stream().filter(Participant::joined).count();
+        Collections.sort(firstFrames);
+        List<Participant> all = new ArrayList<>(participants);
+        int joined = (int) all.stream().filter(Participant::joined).count();
+        int refused = (int) all.stream().filter(p -> p.refusal() != null).count();
+        int dropped = (int) all.stream().filter(p -> p.dropped() != null).count();
+        int silent = (int) all.stream().filter(p -> !p.joined() && p.refusal() == null && p.dropped() == null).count();
+        Map<String, Long> refusedCodes = metrics.refusals();
+        Map<String, Long> droppedCodes = metrics.drops();
+        Map<String, Long> errorCodes = metrics.errors();
         int failures = (int) metrics.failures.sum();
-        double loss = expected == 0 ? 100.0 : 100.0 * Math.max(0, expected - received) / expected;
+        int pairsWithoutMedia = pairsWithoutMedia();
+        // no clean stream at all: 100 % loss, unless every stream has an impaired end (then the clean figures are empty)
+        boolean onlyImpaired = expected == 0 && impairedExpected > 0;
+        double loss = onlyImpaired ? 0 : expected == 0 ? 100.0 : 100.0 * Math.max(0, expected - received) / expected;
+        double impairedLoss = impairedExpected == 0 ? -1
+                : 100.0 * Math.max(0, impairedExpected - impairedReceived) / impairedExpected;
         long joinMax = joins.isEmpty() ? -1 : joins.get(joins.size() - 1);
         double p99 = LatencyHistogram.percentileMillis(lat, 0.99);
 
         String failure = null;
-        if (joined < participants.size()) {
-            failure = (participants.size() - joined) + " participants never received media";
+        if (refused > 0) {
+            failure = StepResult.codes("refused", refused, refusedCodes);
+        } else if (dropped > 0) {
+            failure = StepResult.codes("dropped", dropped, droppedCodes);
+        } else if (silent > 0) {
+            failure = silent + " participants never received media";
         } else if (failures > 0) {
             failure = failures + " participant failures";
+        } else if (pairsWithoutMedia > 0) {
+            failure = pairsWithoutMedia + " receiver/sender pairs without both audio and video";
+        } else if (!errorCodes.isEmpty()) {
+            failure = StepResult.codes("server errors", (int) errorCodes.values().stream().mapToLong(Long::longValue)
+                    .sum(), errorCodes);
         } else if (loss > o.maxLossPercent()) {
             failure = String.format(Locale.ROOT, "loss %.3f%% > %.3f%%", loss, o.maxLossPercent());
-        } else if (!(p99 <= o.maxP99Millis())) {
+        } else if (!onlyImpaired && !(p99 <= o.maxP99Millis())) {
             failure = String.format(Locale.ROOT, "p99 latency %.1f ms > %.1f ms", p99, o.maxP99Millis());
         } else if (joinMax > o.maxJoinMillis()) {
             failure = "join took " + joinMax + " ms > " + o.maxJoinMillis() + " ms";
         }
-        return new StepResult(target, participants.size(), joined, seconds, sent / seconds, received / seconds, loss,
-                LatencyHistogram.percentileMillis(lat, 0.50), p99, LatencyHistogram.percentileMillis(lat, 1.0),
-                percentile(joins, 0.5), joinMax, percentile(frames, 0.5), failures, metrics.nacksSent.sumThenReset(),
-                metrics.plisReceived.sumThenReset(), cpu, rss, cpu / target, failure == null,
+        return new StepResult(target, all.size(), joined, seconds, sent / seconds, (received + impairedReceived)
+                / seconds, loss, LatencyHistogram.percentileMillis(lat, 0.50), p99,
+                LatencyHistogram.percentileMillis(lat, 1.0), percentile(joins, 0.5), percentile(joins, 0.99), joinMax,
+                percentile(firstFrames, 0.5), failures, pairsWithoutMedia, refused, refusedCodes, dropped, droppedCodes, errorCodes,
+                impairedLoss, LatencyHistogram.percentileMillis(impairedLat, 0.99),
+                frames == 0 ? Double.NaN : 100.0 * topFrames / frames, metrics.nacksSent.sumThenReset(),
+                metrics.plisSent.sumThenReset(), metrics.transportCcSent.sumThenReset(),
+                metrics.recovered.sumThenReset(), metrics.plisReceived.sumThenReset(), cpu, rss, cpu / target,
+                generatorCpu, generatorSaturated, serverWait, generatorWait, failure == null,
                 failure == null ? "" : failure);
+    }
+
+    /**
+     * Pairs of participants of one consultation (both admitted by the server) where the receiver got no audio or no
+     * video from the sender: every participant must receive media from every other.
+     */
+    int pairsWithoutMedia() {
+        int missing = 0;
+        for (List<Participant> members : byConsultation.values()) {
+            for (Participant receiver : members) {
+                for (Participant sender : members) {
+                    if (receiver == sender || receiver.refusal() != null || sender.refusal() != null) {
+                        continue;
+                    }
+                    int heard = receiver.heardFrom(sender.tag());
+                    if (heard != (SimParticipant.HEARD_AUDIO | SimParticipant.HEARD_VIDEO)) {
+                        missing++;
+                        if (metrics.failureReasons.size() < 20) {
+                            metrics.failureReasons.add(receiver.id() + " has " + (heard == 0 ? "nothing"
+                                    : heard == SimParticipant.HEARD_AUDIO ? "audio only" : "video only")
+                                    + " from " + sender.id()
+                                    + (sender.publishing() ? "" : " (whose publish transport is not connected)"));
+                        }
+                    }
+                }
+            }
+        }
+        return missing;
     }
 
     /** The joins of this step (the participants added by it). */
@@ -194,7 +305,15 @@ final class LoadRunner implements AutoCloseable {
         metrics.packetsReceived.reset();
         metrics.packetsExpected.reset();
         metrics.latency.drain();
+        metrics.impairedPacketsReceived.reset();
+        metrics.impairedPacketsExpected.reset();
+        metrics.impairedLatency.drain();
+        metrics.videoFrames.reset();
+        metrics.videoFramesTopLayer.reset();
         metrics.nacksSent.reset();
+        metrics.plisSent.reset();
+        metrics.transportCcSent.reset();
+        metrics.recovered.reset();
         metrics.plisReceived.reset();
     }
 
@@ -206,9 +325,12 @@ final class LoadRunner implements AutoCloseable {
             Thread.sleep(Math.min(1000, Math.max(1, (endNanos - System.nanoTime()) / 1_000_000)));
             long s = metrics.packetsSent.sum();
             long r = metrics.packetsReceived.sum();
-            int joined = (int) participants.stream().filter(Participant::joined).count();
-            out.printf(Locale.ROOT, "\r[%d consultations] joined %d/%d  sent %d pkt/s  received %d pkt/s  failures %d   ",
-                    target, joined, participants.size(), s - lastSent, r - lastReceived, metrics.failures.sum());
+            List<Participant> all = new ArrayList<>(participants);
+            int joined = (int) all.stream().filter(Participant::joined).count();
+            int refused = (int) all.stream().filter(p -> p.refusal() != null).count();
+            out.printf(Locale.ROOT, "\r[%d consultations] joined %d/%d  refused %d  sent %d pkt/s  received %d pkt/s  "
+                    + "failures %d   ", target, joined, all.size(), refused, s - lastSent, r - lastReceived,
+                    metrics.failures.sum());
             out.flush();
             lastSent = s;
             lastReceived = r;

@@ -18,6 +18,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.consultbridge.bridge.dtls.DtlsCertificate;
@@ -25,6 +26,7 @@ import org.consultbridge.bridge.dtls.DtlsListener;
 import org.consultbridge.bridge.dtls.DtlsRole;
 import org.consultbridge.bridge.dtls.DtlsSession;
 import org.consultbridge.bridge.dtls.SrtpKeys;
+import org.consultbridge.bridge.netem.LinkShaper;
 import org.consultbridge.bridge.rtcp.RtcpPacket;
 import org.consultbridge.bridge.sdp.ClientSdp.ClientTransport;
 import org.consultbridge.bridge.sdp.MediaDescription;
@@ -41,7 +43,7 @@ import org.consultbridge.bridge.stun.StunMessageBuilder;
  * controlling agent (nominating Binding requests, then consent checks every 5 s, RFC 7675), the DTLS client and
  * SRTP; all on one Netty event loop, which also owns its SRTP contexts.
  */
-final class MediaPeer implements AutoCloseable {
+final class MediaPeer implements AutoCloseable, RtcpSink {
 
     interface Receiver {
         /** A decrypted RTP packet (on the peer's loop; the buffer is released after the call). */
@@ -60,7 +62,6 @@ final class MediaPeer implements AutoCloseable {
     private final String pwd;
     private final Receiver receiver;
     private final Metrics metrics;
-    private final Impairment impairment;
     private InetSocketAddress remote;
     private String remoteUfrag;
     private byte[] remotePwd;
@@ -75,8 +76,12 @@ final class MediaPeer implements AutoCloseable {
     private boolean nominatedByPeer;
     private final CompletableFuture<Void> iceDone = new CompletableFuture<>();
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
-    /** Upstream rate limit: when the link is next free (nanos). */
-    private long linkFreeAt;
+    /** The emulated link of an impaired participant, one shaper and one delay line per direction (else null). */
+    private final LinkShaper upLink;
+    private final LinkShaper downLink;
+    private final DelayLine upQueue;
+    private final DelayLine downQueue;
+    private ScheduledFuture<?> linkTick;
     private volatile boolean closed;
 
     MediaPeer(EventLoopGroup group, InetAddress bind, DtlsCertificate certificate, Receiver receiver, Metrics metrics,
@@ -84,7 +89,6 @@ final class MediaPeer implements AutoCloseable {
         this.certificate = certificate;
         this.receiver = receiver;
         this.metrics = metrics;
-        this.impairment = impairment;
         this.ufrag = randomIce(8);
         this.pwd = randomIce(24);
         Bootstrap b = new Bootstrap().group(group)
@@ -95,6 +99,19 @@ final class MediaPeer implements AutoCloseable {
                 .handler(new Handler());
         this.channel = b.bind(bind, 0).sync().channel();
         this.loop = channel.eventLoop();
+        if (impairment.none()) {
+            upLink = null;
+            downLink = null;
+            upQueue = null;
+            downQueue = null;
+        } else {
+            upLink = impairment.newShaper();
+            downLink = impairment.newShaper();
+            upQueue = new DelayLine();
+            downQueue = new DelayLine();
+            // one periodic task (re-armed by Netty without allocating) releases what is due, 1 ms resolution
+            linkTick = loop.scheduleAtFixedRate(this::deliverDue, 1, 1, TimeUnit.MILLISECONDS);
+        }
     }
 
     private static String randomIce(int n) {
@@ -262,7 +279,8 @@ final class MediaPeer implements AutoCloseable {
         loop.execute(() -> emit(b, true));
     }
 
-    boolean isConnected() {
+    @Override
+    public boolean isConnected() {
         return srtp != null;
     }
 
@@ -277,7 +295,8 @@ final class MediaPeer implements AutoCloseable {
         emit(plain, false);
     }
 
-    void sendRtcp(ByteBuf plain) {
+    @Override
+    public void sendRtcp(ByteBuf plain) {
         if (srtp == null || !srtp.protectRtcp(plain)) {
             plain.release();
             return;
@@ -285,17 +304,22 @@ final class MediaPeer implements AutoCloseable {
         emit(plain, false);
     }
 
-    ByteBuf allocate(int size) {
+    @Override
+    public ByteBuf allocate(int size) {
         return alloc.heapBuffer(size + SrtpTransformer.MAX_TRAILER);
     }
 
-    void flush() {
+    @Override
+    public void flush() {
         channel.flush();
     }
 
-    /** Sends through the simulated uplink: loss, rate limit with a 200 ms queue, delay and jitter. */
+    /**
+     * Sends a datagram, through the emulated uplink when the participant is impaired: {@link LinkShaper} decides
+     * loss and delivery time (rate with a bounded queue, delay, jitter), the delay line holds it until then.
+     */
     private void emit(ByteBuf b, boolean flush) {
-        if (impairment.none()) {
+        if (upLink == null) {
             if (flush) {
                 channel.writeAndFlush(new DatagramPacket(b, remote), channel.voidPromise());
             } else {
@@ -303,27 +327,47 @@ final class MediaPeer implements AutoCloseable {
             }
             return;
         }
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        if (r.nextDouble() * 100 < impairment.lossPercent()) {
-            b.release();
-            return;
-        }
         long now = System.nanoTime();
-        long wait = 0;
-        if (impairment.upRateKbps() > 0) {
-            long start = Math.max(now, linkFreeAt);
-            if (start - now > 200_000_000L) {
-                b.release(); // queue full: tail drop, as a router's buffer does
-                return;
-            }
-            linkFreeAt = start + (b.readableBytes() + 28) * 8L * 1_000_000L / impairment.upRateKbps();
-            wait = linkFreeAt - now;
+        long at = upLink.deliveryTime(b.readableBytes() + UDP_IP_OVERHEAD, now);
+        if (at == LinkShaper.DROPPED) {
+            b.release();
+            metrics.linkDropped.increment();
+        } else if (!upQueue.add(b, at, remote)) {
+            metrics.linkDropped.increment();
         }
-        long delay = wait + impairment.delayMillis() * 1_000_000L
-                + (impairment.jitterMillis() > 0 ? r.nextLong(impairment.jitterMillis() * 1_000_000L) : 0);
-        loop.schedule(() -> {
-            channel.writeAndFlush(new DatagramPacket(b, remote), channel.voidPromise());
-        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    /** IPv4 and UDP headers: the shaper's rate counts IP packets. */
+    private static final int UDP_IP_OVERHEAD = 28;
+
+    /** On the loop, every millisecond while impaired: datagrams whose delivery time has come, both directions. */
+    private void deliverDue() {
+        long now = System.nanoTime();
+        boolean wrote = false;
+        while (upQueue.due(now)) {
+            InetSocketAddress to = upQueue.peekAddress();
+            ByteBuf b = upQueue.poll();
+            if (closed) {
+                b.release();
+            } else {
+                channel.write(new DatagramPacket(b, to), channel.voidPromise());
+                wrote = true;
+            }
+        }
+        while (downQueue.due(now)) {
+            InetSocketAddress from = downQueue.peekAddress();
+            ByteBuf b = downQueue.poll();
+            try {
+                if (!closed) {
+                    process(b, from);
+                }
+            } finally {
+                b.release();
+            }
+        }
+        if (wrote) {
+            channel.flush();
+        }
     }
 
     private final class Handler extends SimpleChannelInboundHandler<DatagramPacket> {
@@ -331,22 +375,19 @@ final class MediaPeer implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
             ByteBuf content = packet.content();
             InetSocketAddress sender = packet.sender();
-            if (!impairment.none()) {
-                ThreadLocalRandom r = ThreadLocalRandom.current();
-                if (r.nextDouble() * 100 < impairment.lossPercent()) {
+            if (downLink != null) {
+                long now = System.nanoTime();
+                long at = downLink.deliveryTime(content.readableBytes() + UDP_IP_OVERHEAD, now);
+                if (at == LinkShaper.DROPPED) {
+                    metrics.linkDropped.increment();
                     return;
                 }
-                long delay = impairment.delayMillis() * 1_000_000L
-                        + (impairment.jitterMillis() > 0 ? r.nextLong(impairment.jitterMillis() * 1_000_000L) : 0);
-                if (delay > 0) {
-                    ByteBuf copy = content.copy();
-                    loop.schedule(() -> {
-                        try {
-                            process(copy, sender);
-                        } finally {
-                            copy.release();
-                        }
-                    }, delay, TimeUnit.NANOSECONDS);
+                if (at - now > 0) {
+                    ByteBuf copy = alloc.heapBuffer(content.readableBytes());
+                    copy.writeBytes(content, content.readerIndex(), content.readableBytes());
+                    if (!downQueue.add(copy, at, sender)) {
+                        metrics.linkDropped.increment();
+                    }
                     return;
                 }
             }
@@ -415,6 +456,13 @@ final class MediaPeer implements AutoCloseable {
         closed = true;
         if (dtls != null) {
             dtls.close();
+        }
+        if (linkTick != null) {
+            linkTick.cancel(false);
+            loop.execute(() -> {
+                upQueue.clear();
+                downQueue.clear();
+            });
         }
         channel.close();
     }

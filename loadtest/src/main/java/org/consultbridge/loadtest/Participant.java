@@ -18,6 +18,24 @@ interface Participant extends AutoCloseable {
     /** True once media from another participant has arrived. */
     boolean joined();
 
+    /** True once its publish transport is connected and its media flows to the server. */
+    boolean publishing();
+
+    /** What this participant's media carries to name its sender. */
+    int tag();
+
+    /**
+     * What arrived from the participant with {@code senderTag}: {@link SimParticipant#HEARD_AUDIO} and/or
+     * {@link SimParticipant#HEARD_VIDEO} bits, 0 for nothing.
+     */
+    int heardFrom(int senderTag);
+
+    /** Why the server turned this participant away while it joined (an error or close code), or null. */
+    String refusal();
+
+    /** Why the server closed this participant's session after it joined, or null. */
+    String dropped();
+
     @Override
     void close();
 

@@ -55,10 +55,52 @@ final class Report {
             load.put("impairedShare", r.options().impairedShare());
             load.put("impairment", r.options().impairment().toString());
             load.put("stepSeconds", r.options().stepDuration().toSeconds());
+            ObjectNode cores = n.putObject("cores");
+            cores.put("server", r.options().pinning().serverCpus() == null ? "unpinned"
+                    : r.options().pinning().serverCpus());
+            cores.put("generator", r.options().pinning().generatorCpus() == null ? "unpinned"
+                    : r.options().pinning().generatorCpus());
+            cores.put("generatorCapacityPercent", r.options().generatorCapacityPercent());
+            n.put("generatorSaturatedAtAnyStep", r.steps().stream().anyMatch(StepResult::generatorSaturated));
             n.set("steps", json.valueToTree(r.steps()));
         }
         Files.writeString(dir.resolve("result.json"), json.writeValueAsString(root));
         Files.writeString(dir.resolve("report.html"), html(runs));
+        Files.writeString(dir.resolve("capacity.md"), capacityTable(runs));
+    }
+
+    /**
+     * The README's capacity table: per target, the last step that met the objectives (or the first step, marked, when
+     * none did), as Markdown.
+     */
+    static String capacityTable(List<Run> runs) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| server | consultations within the objectives | forwarded pkt/s | server CPU (% of its core) | RSS MiB "
+                + "| p99 latency ms | loss % | join p99 ms | video at top layer % | generator CPU (% of one core) |\n");
+        sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        for (Run r : runs) {
+            StepResult at = null;
+            for (StepResult s : r.steps()) {
+                if (s.sloMet() && s.consultations() == r.maxConsultations()) {
+                    at = s;
+                }
+            }
+            String note = "";
+            if (at == null && !r.steps().isEmpty()) {
+                at = r.steps().get(0);
+                note = " (none; first step: " + at.sloFailure() + ")";
+            }
+            if (at == null) {
+                continue;
+            }
+            sb.append(String.format(Locale.ROOT, "| %s | %d%s | %.0f | %.0f | %.0f | %.1f | %.3f | %d | %.0f | %.0f%s |%n",
+                    r.target().equals("janus") ? "Janus 1.1.2 VideoRoom" : "ConsultBridge", r.maxConsultations(), note,
+                    at.receivedPps(), at.serverCpuPercent(), at.serverRssMb(), at.latencyP99Ms(), at.lossPercent(),
+                    at.joinP99Ms(), at.topLayerPercent(), at.generatorCpuPercent(), at.generatorSaturated() ? " (saturated)" : ""
+                            + (at.machineBusy() ? String.format(Locale.ROOT, "; busy machine: CPU wait server %.0f %%, "
+                            + "generator %.0f %%", at.serverCpuWaitPercent(), at.generatorCpuWaitPercent()) : "")));
+        }
+        return sb.toString();
     }
 
     private static String html(List<Run> runs) {
@@ -68,7 +110,12 @@ final class Report {
                 .append("collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}.miss{color:#b00}")
                 .append("svg{border:1px solid #ddd;margin:.5rem 1rem .5rem 0}</style></head><body>");
         sb.append("<h1>Load test</h1><p>").append(Instant.now()).append(", ")
-                .append(Runtime.getRuntime().availableProcessors()).append(" cores. Generator and server share the machine.</p>");
+                .append(Runtime.getRuntime().availableProcessors()).append(" cores. ")
+                .append(runs.isEmpty() ? "" : escape(runs.get(0).options().pinning().toString()))
+                .append(". Server CPU is in percent of one core; the generator's CPU is in percent of one core too, "
+                        + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. CPU wait is "
+                        + "the time their threads were runnable but waited for a core (other processes): above 50 % "
+                        + "(marked) the machine was busy and the step does not show the server's capacity.</p>");
         for (Run r : runs) {
             sb.append("<h2>").append(r.target()).append(": ").append(r.maxConsultations())
                     .append(" concurrent consultations within the objectives</h2>");
@@ -77,24 +124,39 @@ final class Report {
                     r.options().maxLossPercent(), r.options().maxP99Millis(), r.options().maxJoinMillis(),
                     r.options().participantsPerConsultation(), java.util.Arrays.toString(r.options().videoKbps()), r.options().impairedShare() * 100,
                     r.options().impairment()));
+            String refusals = r.steps().stream().map(s -> StepResult.codes("refused", s.refused(), s.refusedCodes()))
+                    .filter(x -> !x.isEmpty()).reduce((a, b) -> b).orElse("");
+            if (!refusals.isEmpty()) {
+                sb.append("<p class=\"miss\">The server turned participants away: ").append(escape(refusals))
+                        .append("</p>");
+            }
         }
         sb.append(chart("p99 added latency (ms)", runs, StepResult::latencyP99Ms));
         sb.append(chart("loss (%)", runs, StepResult::lossPercent));
         sb.append(chart("server CPU (% of one core)", runs, StepResult::serverCpuPercent));
+        sb.append(chart("generator CPU (% of one core)", runs, StepResult::generatorCpuPercent));
         sb.append(chart("forwarded packets received (pkt/s)", runs, StepResult::receivedPps));
         for (Run r : runs) {
             sb.append("<h3>").append(r.target()).append("</h3><table><tr><th>consultations</th><th>joined</th>")
                     .append("<th>sent pkt/s</th><th>received pkt/s</th><th>loss %</th><th>p50 ms</th><th>p99 ms</th>")
-                    .append("<th>join p50 ms</th><th>join max ms</th><th>first frame p50 ms</th><th>server CPU %</th>")
-                    .append("<th>CPU % / consultation</th><th>RSS MiB</th><th>objectives</th></tr>");
+                    .append("<th>join p50 ms</th><th>join p99 ms</th><th>first frame p50 ms</th><th>top layer %</th>")
+                    .append("<th>impaired loss %</th><th>NACK / PLI / TWCC sent</th><th>refused</th>")
+                    .append("<th>server CPU %</th><th>CPU % / consultation</th><th>RSS MiB</th><th>generator CPU %</th>")
+                    .append("<th>CPU wait % server / generator</th>")
+                    .append("<th>objectives</th></tr>");
             for (StepResult s : r.steps()) {
                 sb.append(String.format(Locale.ROOT, "<tr%s><td>%d</td><td>%d/%d</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>"
-                                + "<td>%.1f</td><td>%.1f</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%.2f</td>"
-                                + "<td>%.0f</td><td>%s</td></tr>",
+                                + "<td>%.1f</td><td>%.1f</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%s</td>"
+                                + "<td>%d / %d / %d</td><td>%d</td><td>%.0f</td><td>%.2f</td><td>%.0f</td><td%s>%.0f</td>"
+                                + "<td%s>%.0f / %.0f</td><td>%s</td></tr>",
                         s.sloMet() ? "" : " class=\"miss\"", s.consultations(), s.joined(), s.participants(),
                         s.sentPps(), s.receivedPps(), s.lossPercent(), s.latencyP50Ms(), s.latencyP99Ms(), s.joinP50Ms(),
-                        s.joinMaxMs(), s.firstFrameP50Ms(), s.serverCpuPercent(), s.cpuPercentPerConsultation(),
-                        s.serverRssMb(), s.sloMet() ? "met" : escape(s.sloFailure())));
+                        s.joinP99Ms(), s.firstFrameP50Ms(), s.topLayerPercent(),
+                        s.impairedLossPercent() < 0 ? "" : String.format(Locale.ROOT, "%.2f", s.impairedLossPercent()),
+                        s.nacksSent(), s.plisSent(), s.transportCcSent(), s.refused(), s.serverCpuPercent(),
+                        s.cpuPercentPerConsultation(), s.serverRssMb(), s.generatorSaturated() ? " class=\"miss\"" : "",
+                        s.generatorCpuPercent(), s.machineBusy() ? " class=\"miss\"" : "", s.serverCpuWaitPercent(),
+                        s.generatorCpuWaitPercent(), s.sloMet() ? "met" : escape(s.sloFailure())));
             }
             sb.append("</table>");
         }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.collection.LongObjectHashMap;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,21 +18,25 @@ import java.util.concurrent.TimeUnit;
 import org.consultbridge.bridge.dtls.DtlsCertificate;
 import org.consultbridge.bridge.rtcp.RtcpPacket;
 import org.consultbridge.bridge.rtcp.RtcpWriter;
-import org.consultbridge.bridge.rtp.RtpPacket;
-import org.consultbridge.bridge.rtp.RtpReceiveStatistics;
-import org.consultbridge.bridge.rtp.Vp8Payload;
 import org.consultbridge.bridge.sdp.ClientSdp;
 
 /**
  * One simulated participant: the real signalling protocol over a WebSocket, a publish peer connection sending
  * Opus-sized audio every 20 ms and VP8-shaped video at 30 fps (keyframes every 3 s and on PLI), and a subscribe
  * peer connection that decrypts what the bridge forwards, measures loss and added latency (the send time travels
- * in the payload), and sends the feedback a browser would (receiver reports, NACK).
+ * in the payload), and sends the feedback a browser would ({@link MediaReceiver}: transport-cc, receiver reports,
+ * NACK, PLI). A server that turns the participant away or closes its socket is recorded as a refusal or a drop.
  */
 final class SimParticipant implements Participant {
 
-    /** Marks our payloads: "CBLT", then the sender's System.nanoTime(). */
+    /** Marks our payloads: "CBLT", then the sender's System.nanoTime(), then one byte of {@code FLAG_*}. */
     static final int MAGIC = 0x43424C54;
+    /** The sender is behind an emulated link: its streams are measured apart from the objectives. */
+    static final int FLAG_IMPAIRED = 0x80;
+    /** The packet belongs to the sender's top simulcast layer (or its only video stream). */
+    static final int FLAG_TOP_LAYER = 0x04;
+    /** Marker, send time, flags, the sender's {@link #tag}. */
+    static final int MARKER_BYTES = 4 + 8 + 1 + 4;
     private static final ObjectMapper JSON = new ObjectMapper();
     /** One client for all participants: each HttpClient has its own selector thread. */
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -58,6 +61,7 @@ final class SimParticipant implements Participant {
     private final DtlsCertificate certificate;
     private final Metrics metrics;
     private final Impairment impairment;
+    private final boolean impaired;
     /** Video bit rate per simulcast layer, lowest first; one entry: a single stream. */
     private final int[] layerKbps;
     private final long audioSsrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
@@ -70,6 +74,8 @@ final class SimParticipant implements Participant {
     private volatile boolean joined;
     private volatile boolean firstFrame;
     private volatile boolean closed;
+    /** A simulated doctor admits everyone who waits, once (signalling thread only). */
+    private final java.util.Set<String> admitting = new java.util.HashSet<>();
     final CompletableFuture<Void> publishing = new CompletableFuture<>();
 
     // sender state (publish loop only)
@@ -84,25 +90,34 @@ final class SimParticipant implements Participant {
     private long videoTs;
     private long nextAudio;
     private long nextFrame;
+    private long nextSenderReport;
+    private static final long SENDER_REPORT_INTERVAL = 1_000_000_000L;
+    private long audioPackets;
+    private long audioOctets;
+    private final long[] layerPackets;
+    private final long[] layerOctets;
     private int transportSeq;
     private volatile boolean simulcastAccepted;
     private volatile int transportCcId;
 
-    // receiver state (subscribe loop only)
-    private final LongObjectHashMap<Stream> streams = new LongObjectHashMap<>();
-
-    private static final class Stream {
-        final RtpReceiveStatistics stats;
-        long highest = -1;
-
-        Stream(int clockRate) {
-            this.stats = new RtpReceiveStatistics(clockRate);
-        }
-    }
+    /** Identifies this participant's media in the payload, so receivers can tell whom they heard. */
+    private final int tag;
+    /** Sender tag to {@code HEARD_*} bits: whose audio and video arrived (written once per new stream). */
+    private final java.util.Map<Integer, Integer> heardFrom = new java.util.concurrent.ConcurrentHashMap<>();
+    static final int HEARD_AUDIO = 1;
+    static final int HEARD_VIDEO = 2;
+    /** The receive side of the current subscribe peer connection. */
+    private volatile MediaReceiver receiver;
+    /** The server turned this participant away (error code or close code while joining), or null. */
+    private volatile String refusal;
+    /** The server closed this participant's signalling after it joined (close code and reason), or null. */
+    private volatile String dropped;
+    private volatile boolean welcomed;
 
     SimParticipant(String participantId, URI wsUri, String token, EventLoopGroup group, InetAddress bind,
                    DtlsCertificate certificate, Metrics metrics, Impairment impairment, int[] layerKbps) {
         this.participantId = participantId;
+        this.tag = participantId.hashCode();
         this.wsUri = wsUri;
         this.token = token;
         this.group = group;
@@ -110,6 +125,7 @@ final class SimParticipant implements Participant {
         this.certificate = certificate;
         this.metrics = metrics;
         this.impairment = impairment;
+        this.impaired = !impairment.none();
         this.layerKbps = layerKbps.clone();
         int n = layerKbps.length;
         ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -119,6 +135,8 @@ final class SimParticipant implements Participant {
         this.tl0PicIdx = new int[n];
         this.nextKeyframe = new long[n];
         this.keyframeRequested = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+        this.layerPackets = new long[n];
+        this.layerOctets = new long[n];
         for (int i = 0; i < n; i++) {
             layerSsrc[i] = r.nextLong(1, 0xFFFF_FFFEL);
             videoSeq[i] = r.nextInt(65536);
@@ -197,10 +215,71 @@ final class SimParticipant implements Participant {
         @Override
         public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
             if (!closed) {
-                fail("signalling closed " + statusCode + " " + reason);
+                String code = statusCode + (reason == null || reason.isBlank() ? "" : " " + reason);
+                if (!welcomed) {
+                    refuse("close " + code);
+                } else {
+                    drop("close " + code);
+                }
             }
             return null;
         }
+
+        @Override
+        public void onError(WebSocket webSocket, Throwable error) {
+            if (!closed) {
+                if (!welcomed) {
+                    refuse("socket error " + error.getClass().getSimpleName());
+                } else {
+                    drop("socket error " + error.getClass().getSimpleName());
+                }
+            }
+        }
+    }
+
+    /**
+     * The server refused this participant: counted by its first reason (the error code; a close that follows it
+     * is the same refusal), reported as a refusal, not as a failure of the generator.
+     */
+    void refuse(String code) {
+        if (!closed && refusal == null) {
+            refusal = code;
+            metrics.countRefusal(code);
+            publishing.completeExceptionally(new IllegalStateException(participantId + ": refused: " + code));
+        }
+    }
+
+    /** The server closed this participant's signalling after it joined: counted once, by its first reason. */
+    void drop(String code) {
+        if (!closed && dropped == null) {
+            dropped = code;
+            metrics.countDrop(code);
+        }
+    }
+
+    @Override
+    public boolean publishing() {
+        return publishing.isDone() && !publishing.isCompletedExceptionally();
+    }
+
+    @Override
+    public int tag() {
+        return tag;
+    }
+
+    @Override
+    public int heardFrom(int senderTag) {
+        return heardFrom.getOrDefault(senderTag, 0);
+    }
+
+    @Override
+    public String refusal() {
+        return refusal;
+    }
+
+    @Override
+    public String dropped() {
+        return dropped;
     }
 
     private static final boolean DEBUG = Boolean.getBoolean("cb.lt.debug");
@@ -214,21 +293,44 @@ final class SimParticipant implements Participant {
     private void onMessage(JsonNode m) throws Exception {
         debug("recv " + m.path("type").asText());
         switch (m.path("type").asText()) {
+            // the waiting room (docs/protocol.md): rooms and guests publish once admitted; a doctor admits all
             case "welcome" -> {
-                String offer = publishOffer(newPublishPeer().transport());
-                send(JSON.createObjectNode().put("type", "publishOffer").put("id", 2).put("sdp", offer));
+                welcomed = true;
+                if (m.path("admitted").asBoolean(true)) {
+                    sendPublishOffer();
+                }
             }
+            case "admitted" -> sendPublishOffer();
+            case "waitingRoom" -> m.path("waiting").forEach(w -> {
+                if (admitting.add(w.path("participantId").asText())) {
+                    send(JSON.createObjectNode().put("type", "admit").put("id", 4)
+                            .put("participantId", w.path("participantId").asText()));
+                }
+            });
             case "publishAnswer" -> {
                 pub.setRemoteDescription(m.path("sdp").asText());
                 publishAnswered(m.path("sdp").asText());
                 connectPublish();
             }
             case "subscribeOffer" -> onSubscribeOffer(m.path("sdp").asText());
-            case "error" -> fail("error " + m.path("code").asText() + ": " + m.path("message").asText());
+            case "error" -> {
+                String code = m.path("code").asText("unknown");
+                if (!welcomed) {
+                    refuse(code); // the server turned the join away (consultation-full, draining, rate-limited ...)
+                } else {
+                    metrics.countError(code); // a request of ours was refused: reported per code, the step fails
+                    debug("error " + code + ": " + m.path("message").asText());
+                }
+            }
             default -> {
                 // ack, participantJoined/Left, transportState, pong
             }
         }
+    }
+
+    private void sendPublishOffer() throws Exception {
+        String offer = publishOffer(newPublishPeer().transport());
+        send(JSON.createObjectNode().put("type", "publishOffer").put("id", 2).put("sdp", offer));
     }
 
     private void onSubscribeOffer(String offer) throws Exception {
@@ -244,6 +346,7 @@ final class SimParticipant implements Participant {
         if (fresh) {
             newSubscribePeer();
         }
+        subscribeOffered(offer);
         String answer = ClientSdp.subscribeAnswer(sub.transport(), offer);
         send(JSON.createObjectNode().put("type", "subscribeAnswer").put("id", 3).put("sdp", answer));
         if (fresh && offer.contains("a=sendonly")) {
@@ -299,21 +402,55 @@ final class SimParticipant implements Participant {
         });
     }
 
-    /** The subscribe peer connection, measuring what it receives. */
+    /** The subscribe peer connection, measuring what it receives (a fresh receive side with each transport). */
     MediaPeer newSubscribePeer() throws InterruptedException {
-        sub = new MediaPeer(group, bind, certificate, new SubscribeReceiver(), metrics, impairment);
+        MediaReceiver r = new MediaReceiver(metrics, rtcpSsrc, !impairment.none(), new MediaReceiver.Milestones() {
+            @Override
+            public void firstMedia(long now) {
+                if (!joined) {
+                    debug("first media");
+                    joined = true;
+                    metrics.joinMillis.add((now - startNanos) / 1_000_000);
+                }
+            }
+
+            @Override
+            public void firstKeyframe(long now) {
+                if (!firstFrame) {
+                    firstFrame = true;
+                    metrics.firstFrameMillis.add((now - startNanos) / 1_000_000);
+                }
+            }
+
+            @Override
+            public void heard(int senderTag, boolean video) {
+                heardFrom.merge(senderTag, video ? HEARD_VIDEO : HEARD_AUDIO, (x, y) -> x | y);
+            }
+        });
+        MediaReceiver old = receiver;
+        if (old != null) {
+            old.stop();
+        }
+        receiver = r;
+        sub = new MediaPeer(group, bind, certificate, r, metrics, impairment);
         return sub;
     }
 
-    /** After its remote description: ICE, DTLS, then receiver reports once a second. */
+    /** The streams, header extensions and RTX pairing of a subscribe offer (ours or Janus's). */
+    void subscribeOffered(String offerSdp) throws org.consultbridge.bridge.sdp.SdpException {
+        receiver.setLayout(MediaReceiver.Layout.of(offerSdp));
+    }
+
+    /** After its remote description: ICE, DTLS, then the receiver's feedback (transport-cc, NACK, PLI, reports). */
     void connectSubscribe() {
         MediaPeer peer = sub;
+        MediaReceiver r = receiver;
         peer.connect().whenComplete((v, e) -> {
             if (e != null) {
                 fail("subscribe transport failed: " + e);
             } else {
                 debug("subscribe connected");
-                peer.loop().scheduleAtFixedRate(() -> sendReports(peer), 1, 1, TimeUnit.SECONDS);
+                r.start(peer);
             }
         });
     }
@@ -351,15 +488,36 @@ final class SimParticipant implements Participant {
             videoTs += 3000;
             nextFrame += FRAME_INTERVAL;
         }
+        if (now >= nextSenderReport) {
+            nextSenderReport = now + SENDER_REPORT_INTERVAL;
+            sendSenderReports();
+        }
         pub.flush();
+    }
+
+    /**
+     * RFC 3550 §6.4.1: a sender report per stream once a second, as a browser sends them; the server translates
+     * them to the receivers, whose receiver reports then carry LSR/DLSR, and the server learns their round trip.
+     */
+    private void sendSenderReports() {
+        int layers = simulcastAccepted ? layerKbps.length : 1;
+        ByteBuf b = pub.allocate(28 * (1 + layers));
+        long ntp = org.consultbridge.bridge.rtcp.NtpTime.nowNtp();
+        RtcpWriter.writeSenderReport(b, audioSsrc, ntp, audioTs, audioPackets, audioOctets);
+        for (int layer = 0; layer < layers; layer++) {
+            RtcpWriter.writeSenderReport(b, layerSsrc[layer], ntp, videoTs, layerPackets[layer], layerOctets[layer]);
+        }
+        pub.sendRtcp(b);
     }
 
     private void sendAudio(long now) {
         ByteBuf b = pub.allocate(12 + 80);
         header(b, 111, audioSeq++, audioTs, audioSsrc, true);
         audioTs += 960;
-        b.writeInt(MAGIC).writeLong(now);
-        b.writeZero(80 - 12);
+        audioPackets++;
+        audioOctets += 80;
+        b.writeInt(MAGIC).writeLong(now).writeByte(impaired ? FLAG_IMPAIRED : 0).writeInt(tag);
+        b.writeZero(80 - MARKER_BYTES);
         pub.sendRtp(b);
     }
 
@@ -377,6 +535,8 @@ final class SimParticipant implements Participant {
         pictureId[layer] = (pictureId[layer] + 1) & 0x7FFF;
         for (int i = 0; i < packets; i++) {
             int size = Math.min(MAX_PAYLOAD, frameBytes - i * MAX_PAYLOAD);
+            layerPackets[layer]++;
+            layerOctets[layer] += size;
             ByteBuf b = pub.allocate(12 + 16 + size + 16);
             header(b, 96, videoSeq[layer], videoTs, layerSsrc[layer], i == packets - 1);
             videoSeq[layer] = (videoSeq[layer] + 1) & 0xFFFF;
@@ -396,7 +556,9 @@ final class SimParticipant implements Participant {
                     b.writeByte(0x51).writeByte(0x02).writeByte(0x00); // P=1: inter frame
                 }
             }
-            b.writeInt(MAGIC).writeLong(now);
+            b.writeInt(MAGIC).writeLong(now)
+                    .writeByte((impaired ? FLAG_IMPAIRED : 0) | (layer == layerKbps.length - 1 ? FLAG_TOP_LAYER : 0))
+                    .writeInt(tag);
             int filler = size - (b.writerIndex() - start);
             if (filler > 0) {
                 b.writeZero(filler);
@@ -457,94 +619,6 @@ final class SimParticipant implements Participant {
         }
     }
 
-    // ---------------------------------------------------------------- receiving (subscribe loop)
-
-    private final class SubscribeReceiver implements MediaPeer.Receiver {
-        @Override
-        public void onRtp(ByteBuf rtp, long now) {
-            if (!RtpPacket.isValidRtp(rtp)) {
-                metrics.malformed.increment();
-                return;
-            }
-            long ssrc = RtpPacket.ssrc(rtp);
-            boolean video = RtpPacket.payloadType(rtp) != 111;
-            Stream s = streams.get(ssrc);
-            if (s == null) {
-                s = new Stream(video ? 90000 : 48000);
-                streams.put(ssrc, s);
-            }
-            int seq = RtpPacket.sequenceNumber(rtp);
-            s.stats.onPacket(seq, RtpPacket.timestamp(rtp), now);
-            long ext = s.stats.extendedHighestSeq();
-            metrics.packetsReceived.increment();
-            if (s.highest < 0) {
-                metrics.packetsExpected.increment();
-            } else if (ext > s.highest) {
-                metrics.packetsExpected.add(ext - s.highest);
-                if (ext - s.highest > 1) {
-                    nack(ssrc, s.highest + 1, ext);
-                }
-            }
-            s.highest = Math.max(s.highest, ext);
-            int off = RtpPacket.payloadOffset(rtp);
-            int len = RtpPacket.payloadLength(rtp);
-            for (int i = off; i <= off + Math.min(len - 12, 16); i++) {
-                if (rtp.getInt(i) == MAGIC) {
-                    metrics.latency.record(now - rtp.getLong(i + 4));
-                    break;
-                }
-            }
-            if (!joined) {
-                debug("first media");
-                joined = true;
-                metrics.joinMillis.add((now - startNanos) / 1_000_000);
-            }
-            if (video && !firstFrame && Vp8Payload.isKeyframe(rtp, off, len)) {
-                firstFrame = true;
-                metrics.firstFrameMillis.add((now - startNanos) / 1_000_000);
-            }
-        }
-
-        @Override
-        public void onRtcp(ByteBuf rtcp) {
-            // sender reports from the bridge: not needed for the measurements
-        }
-    }
-
-    /** RFC 4585 §6.2.1: ask for what is missing (at most 16 at once, like a browser's short NACK list). */
-    private void nack(long ssrc, long fromExt, long toExtExclusive) {
-        int n = (int) Math.min(16, toExtExclusive - fromExt);
-        int[] lost = new int[n];
-        for (int i = 0; i < n; i++) {
-            lost[i] = (int) ((fromExt + i) & 0xFFFF);
-        }
-        ByteBuf b = sub.allocate(12 + 4 * n);
-        RtcpWriter.writeNack(b, rtcpSsrc, ssrc, lost, n);
-        sub.sendRtcp(b);
-        metrics.nacksSent.increment();
-    }
-
-    /** RFC 3550 §6.4.2: one receiver report a second for what we receive. */
-    private void sendReports(MediaPeer peer) {
-        if (closed || peer != sub || !peer.isConnected() || streams.isEmpty()) {
-            return;
-        }
-        int count = Math.min(31, streams.size());
-        ByteBuf b = peer.allocate(8 + 24 * count);
-        RtcpWriter.writeReceiverReport(b, rtcpSsrc, count);
-        int i = 0;
-        for (LongObjectHashMap.PrimitiveEntry<Stream> e : streams.entries()) {
-            if (i++ == count) {
-                break;
-            }
-            RtpReceiveStatistics st = e.value().stats;
-            RtcpWriter.writeReportBlock(b, e.key(), st.fractionLostSinceLastReport(), st.cumulativeLost(),
-                    st.extendedHighestSeq(), st.jitterRtpUnits(), 0, 0);
-        }
-        peer.sendRtcp(b);
-        peer.flush();
-    }
-
     @Override
     public void close() {
         if (closed) {
@@ -565,6 +639,10 @@ final class SimParticipant implements Participant {
         }
         if (pub != null) {
             pub.close();
+        }
+        MediaReceiver r = receiver;
+        if (r != null) {
+            r.stop();
         }
         if (sub != null) {
             sub.close();

@@ -45,6 +45,9 @@ class JanusTargetTest {
             assertThat(s.lossPercent()).as(why).isLessThan(5.0);
             assertThat(s.latencyP50Ms()).as(why).isGreaterThan(0).isLessThan(100);
             assertThat(s.joinMaxMs()).as(why).isBetween(1L, 5000L);
+            assertThat(s.pairsWithoutMedia()).as(why).isZero();
+            // Janus negotiates transport-cc with subscribers: our receivers give it the feedback Chromium would
+            assertThat(s.transportCcSent()).as(why).isGreaterThan((long) (s.participants() * s.seconds() * 5));
             assertThat(s.serverCpuPercent()).as("Janus's CPU, sampled by its pid").isPositive();
             assertThat(s.serverRssMb()).isPositive();
         }

@@ -9,6 +9,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.consultbridge.bridge.MediaBridges;
@@ -49,7 +50,8 @@ public final class Main {
 
                   java -jar consultbridge.jar [serve]
                       start the server (embedded defaults; override with -Dconfig.file=... or CB_* variables)
-                  java -jar consultbridge.jar token --consultation ID --role doctor|room|guest --name NAME [--ttl 2h] [--participant ID]
+                  java -jar consultbridge.jar token --consultation ID --role doctor|staff|room|guest --name NAME [--ttl 2h]
+                                             [--participant ID] [--not-before 10m]
                       print a join token signed with the configured consultbridge.tokens.secret
                   java -jar consultbridge.jar drain [--resume | --status] [--url http://127.0.0.1:9180]
                       stop (or resume) taking new consultations on a running server, via its admin port;
@@ -69,8 +71,8 @@ public final class Main {
             LOG.info("no consultbridge.tokens.secret configured: demo mode with a random secret "
                     + "(tokens die with this process; /api/demo-token is enabled)");
         }
-        TokenService tokens = new TokenService(secret, config.tokenIssuer(), config.tokenMaxLifetime(),
-                config.clockSkew());
+        TokenService tokens = TokenService.of(secret, config.admission().jwksFile(), config.tokenIssuer(),
+                config.tokenMaxLifetime(), config.clockSkew());
         MediaBridge bridge = MediaBridges.start(config.bridge());
         SignalingServer server = SignalingServer.start(config, tokens, bridge);
         String base = config.publicUrl().isEmpty() ? "http://localhost:" + server.port()
@@ -89,6 +91,7 @@ public final class Main {
         String demo = "demo-" + Long.toHexString(new SecureRandom().nextLong() & 0xFFFFFFFFL);
         StringBuilder out = new StringBuilder();
         out.append("\nConsultBridge is running: ").append(base).append("/\n");
+        httpsNote(out, config, server);
         out.append("Media bridge on UDP port ").append(bridge.udpPort())
                 .append(bridge.tcpPort() == 0 ? "" : " and TCP port " + bridge.tcpPort() + " (ICE-TCP)").append(".\n");
         String adminBase = "http://" + (config.ops().adminHost().contains(":") ? "[" + config.ops().adminHost() + "]"
@@ -109,9 +112,38 @@ public final class Main {
             out.append("  Guest:             ").append(base).append("/guest.html#token=")
                     .append(tokens.mint(demo, Role.GUEST, "Guest Demo", Duration.ofHours(12))).append('\n');
             out.append("(or open ").append(base).append("/ to make new links)\n");
+            if (config.admission().waitingRoom()) {
+                out.append("The room and the guest wait in the waiting room: admit them with the Admit button on "
+                        + "the doctor's page.\n");
+            }
         }
         System.out.println(out);
         stopped.await();
+    }
+
+    /**
+     * Issue #7: where HTTPS is. http://localhost needs no certificate (browsers treat it as a secure context, so
+     * the camera works); other machines need https, with the self-signed certificate (a warning to click through,
+     * for trying it out) or a real one (consultbridge.http.tls.*, or a reverse proxy).
+     */
+    private static void httpsNote(StringBuilder out, ServerConfig config, SignalingServer server) {
+        server.certificate().ifPresent(cert -> {
+            List<String> hosts = new java.util.ArrayList<>(
+                    org.consultbridge.bridge.transport.HostCandidates.addresses(config.bridge()));
+            hosts.add(0, "localhost");
+            out.append("HTTPS (for other machines): ");
+            for (int i = 0; i < Math.min(hosts.size(), 3); i++) {
+                String h = hosts.get(i).contains(":") ? "[" + hosts.get(i) + "]" : hosts.get(i);
+                out.append(i == 0 ? "" : ", ").append("https://").append(h).append(':').append(server.httpsPort())
+                        .append('/');
+            }
+            out.append('\n');
+            if (cert.isSelfSigned()) {
+                out.append("  self-signed certificate generated at start (SHA-256 ").append(cert.sha256Fingerprint())
+                        .append("): browsers warn; a real deployment configures its certificate in ")
+                        .append("consultbridge.http.tls (CB_HTTP_TLS_CERT_FILE/CB_HTTP_TLS_KEY_FILE) or a reverse proxy\n");
+            }
+        });
     }
 
     /** {@code turn-config [--out FILE]}: coturn's configuration from consultbridge.turn. */
@@ -187,33 +219,44 @@ public final class Main {
         }
     }
 
+    private static Duration duration(String text) {
+        return com.typesafe.config.ConfigFactory.parseString("d=" + text).getDuration("d");
+    }
+
     static int token(String[] args) {
         Map<String, String> opts = new HashMap<>();
         for (int i = 1; i + 1 < args.length; i += 2) {
             opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
         }
         ServerConfig config = ServerConfig.load();
-        if (config.demoMode()) {
+        if (config.tokenSecret().isEmpty()) {
             System.err.println("no consultbridge.tokens.secret configured: a token would be useless "
-                    + "(set CB_TOKEN_SECRET or use -Dconfig.file)");
+                    + "(set CB_TOKEN_SECRET or use -Dconfig.file; ES256/RS256 tokens come from the scheduling "
+                    + "system, which holds the private key)");
             return 2;
         }
         Role role = Role.fromWire(opts.get("role"));
         String consultation = opts.get("consultation");
         if (role == null || consultation == null) {
-            System.err.println("need --consultation ID and --role doctor|room|guest");
+            System.err.println("need --consultation ID and --role doctor|staff|room|guest");
             return 2;
         }
-        Duration ttl = opts.containsKey("ttl")
-                ? com.typesafe.config.ConfigFactory.parseString("d=" + opts.get("ttl")).getDuration("d")
-                : Duration.ofHours(2);
+        Duration ttl = opts.containsKey("ttl") ? duration(opts.get("ttl")) : Duration.ofHours(2);
+        Duration notBefore = opts.containsKey("not-before") ? duration(opts.get("not-before")) : Duration.ZERO;
         TokenService tokens = new TokenService(config.tokenSecret(), config.tokenIssuer(), config.tokenMaxLifetime(),
                 config.clockSkew());
         String name = opts.getOrDefault("name", role.wire());
-        String token = opts.containsKey("participant")
-                ? tokens.mint(consultation, opts.get("participant"), role, name, ttl)
-                : tokens.mint(consultation, role, name, ttl);
-        System.out.println(token);
+        String participant = opts.getOrDefault("participant",
+                role.wire() + "-" + java.util.UUID.randomUUID().toString().substring(0, 8));
+        java.time.Instant now = java.time.Instant.now();
+        // the same claims as TokenService.mint, with nbf when the token should only work from a later time on
+        System.out.println(tokens.mint(new com.nimbusds.jwt.JWTClaimsSet.Builder()
+                .subject(participant).issuer(config.tokenIssuer())
+                .issueTime(java.util.Date.from(now))
+                .notBeforeTime(java.util.Date.from(now.plus(notBefore)))
+                .expirationTime(java.util.Date.from(now.plus(notBefore).plus(ttl)))
+                .jwtID(java.util.UUID.randomUUID().toString())
+                .claim("cid", consultation).claim("role", role.wire()).claim("name", name).build()));
         return 0;
     }
 }

@@ -7,6 +7,9 @@ import java.time.Duration;
 import java.util.List;
 import org.consultbridge.bridge.BridgeConfig;
 import org.consultbridge.bridge.transport.HostCandidates;
+import org.consultbridge.signaling.clinical.ClinicalSettings;
+import org.consultbridge.signaling.consultation.AdmissionSettings;
+import org.consultbridge.signaling.limits.HostileInputSettings;
 import org.consultbridge.signaling.ops.OpsSettings;
 import org.consultbridge.turn.TurnSettings;
 
@@ -16,7 +19,8 @@ import org.consultbridge.turn.TurnSettings;
  */
 public record ServerConfig(String httpHost, int httpPort, String publicUrl, BridgeConfig bridge, String tokenSecret,
                            String tokenIssuer, Duration tokenMaxLifetime, Duration clockSkew, int maxMessageBytes,
-                           int maxParticipants, TurnSettings turn, OpsSettings ops) {
+                           int maxParticipants, TurnSettings turn, OpsSettings ops, AdmissionSettings admission,
+                           HostileInputSettings hostile, ClinicalSettings clinical) {
 
     public static ServerConfig load() {
         return from(ConfigFactory.load());
@@ -39,12 +43,13 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
         return new ServerConfig(c.getString("http.host"), c.getInt("http.port"), c.getString("public-url"),
                 bridge, secret, c.getString("tokens.issuer"), c.getDuration("tokens.max-lifetime"),
                 c.getDuration("tokens.clock-skew"), c.getInt("limits.max-message-bytes"),
-                c.getInt("limits.max-participants"), turn, OpsSettings.from(c));
+                c.getInt("limits.max-participants"), turn, OpsSettings.from(c), AdmissionSettings.from(c),
+                HostileInputSettings.from(c), ClinicalSettings.from(c));
     }
 
-    /** Demo mode: no secret configured, one is generated and the demo-token endpoint is on. */
+    /** Demo mode: no secret (nor JWK set) configured, a secret is generated and the demo-token endpoint is on. */
     public boolean demoMode() {
-        return tokenSecret.isEmpty();
+        return tokenSecret.isEmpty() && admission.jwksFile().isBlank();
     }
 
     public ServerConfig withHttpPort(int port) {
@@ -53,18 +58,36 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
 
     public ServerConfig withHttp(String host, int port) {
         return new ServerConfig(host, port, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
-                clockSkew, maxMessageBytes, maxParticipants, turn, ops);
+                clockSkew, maxMessageBytes, maxParticipants, turn, ops, admission, hostile, clinical);
     }
 
     /** The same configuration with other TURN settings (tests). */
     public ServerConfig withTurn(TurnSettings newTurn) {
         return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
-                clockSkew, maxMessageBytes, maxParticipants, newTurn, ops);
+                clockSkew, maxMessageBytes, maxParticipants, newTurn, ops, admission, hostile, clinical);
     }
 
     /** The same configuration with other admin/ops settings (tests). */
     public ServerConfig withOps(OpsSettings newOps) {
         return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
-                clockSkew, maxMessageBytes, maxParticipants, turn, newOps);
+                clockSkew, maxMessageBytes, maxParticipants, turn, newOps, admission, hostile, clinical);
+    }
+
+    /** The same configuration with other admission settings: waiting room, one-time tokens, audit (tests). */
+    public ServerConfig withAdmission(AdmissionSettings newAdmission) {
+        return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+                clockSkew, maxMessageBytes, maxParticipants, turn, ops, newAdmission, hostile, clinical);
+    }
+
+    /** The same configuration with other limits and HTTPS settings (tests). */
+    public ServerConfig withHostile(HostileInputSettings newHostile) {
+        return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+                clockSkew, maxMessageBytes, maxParticipants, turn, ops, admission, newHostile, clinical);
+    }
+
+    /** The same configuration with other end-to-end encryption and clinical profile settings (tests). */
+    public ServerConfig withClinical(ClinicalSettings newClinical) {
+        return new ServerConfig(httpHost, httpPort, publicUrl, bridge, tokenSecret, tokenIssuer, tokenMaxLifetime,
+                clockSkew, maxMessageBytes, maxParticipants, turn, ops, admission, hostile, newClinical);
     }
 }

@@ -1,10 +1,15 @@
 package org.consultbridge.signaling;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Clock;
 import java.time.Duration;
 import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.signaling.consultation.ConsultationRegistry;
 import org.consultbridge.signaling.http.WebHandler;
+import org.consultbridge.signaling.limits.OriginPolicy;
+import org.consultbridge.signaling.limits.SignalingGuard;
+import org.consultbridge.signaling.clinical.E2eeRelay;
+import org.consultbridge.signaling.clinical.ProfileControl;
 import org.consultbridge.signaling.ops.AdminHandler;
 import org.consultbridge.signaling.ops.OpsMonitor;
 import org.consultbridge.signaling.token.TokenService;
@@ -12,6 +17,13 @@ import org.consultbridge.signaling.ws.QualityReporter;
 import org.consultbridge.signaling.turn.TurnProbe;
 import org.consultbridge.signaling.ws.SignalingContext;
 import org.consultbridge.signaling.ws.SignalingSocket;
+import org.consultbridge.signaling.audit.AuditLog;
+import org.consultbridge.signaling.tls.HttpsConnector;
+import org.consultbridge.signaling.tls.ServerCertificate;
+import org.consultbridge.signaling.ws.WaitingRoom;
+import org.consultbridge.bridge.transport.HostCandidates;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -32,11 +44,17 @@ public final class SignalingServer implements AutoCloseable {
     private final ServerConnector adminConnector;
     private final String opsCredential;
     private final boolean opsCredentialGenerated;
+    private final WaitingRoom waitingRoom;
+    /** Issue #7: HTTPS connector and its certificate (null when off), the limits in front of every socket. */
+    private ServerConnector httpsConnector;
+    private ServerCertificate certificate;
+    private SignalingGuard guard;
 
     private SignalingServer(Server server, ServerConnector connector, ConsultationRegistry registry,
                             TokenService tokens, MediaBridge bridge, QualityReporter quality, TurnProbe turnProbe,
                             OpsMonitor ops, Server admin, ServerConnector adminConnector, String opsCredential,
-                            boolean opsCredentialGenerated) {
+                            boolean opsCredentialGenerated, WaitingRoom waitingRoom) {
+        this.waitingRoom = waitingRoom;
         this.ops = ops;
         this.admin = admin;
         this.adminConnector = adminConnector;
@@ -57,7 +75,11 @@ public final class SignalingServer implements AutoCloseable {
         ConsultationRegistry registry = new ConsultationRegistry(config.maxParticipants());
         TurnProbe probe = config.turn().enabled() ? new TurnProbe(config.turn()).start() : null;
         OpsMonitor ops = new OpsMonitor(registry, bridge, config.ops(), json, probe);
-        SignalingContext ctx = new SignalingContext(tokens, registry, bridge, json, config.turn(), ops);
+        WaitingRoom waitingRoom = new WaitingRoom(registry, bridge, json, config.admission(),
+                AuditLog.open(config.admission().audit(), Clock.systemUTC()), config.clockSkew(),
+                config.tokenMaxLifetime(), Clock.systemUTC());
+        SignalingContext ctx = new SignalingContext(tokens, registry, bridge, json, config.turn(), ops, waitingRoom,
+                new E2eeRelay(json, config.clinical()), new ProfileControl(json, config.clinical()));
         boolean generated = config.ops().credential().isEmpty();
         String credential = generated ? randomCredential() : config.ops().credential();
 
@@ -68,12 +90,31 @@ public final class SignalingServer implements AutoCloseable {
         connector.setHost(config.httpHost());
         connector.setPort(config.httpPort());
         server.addConnector(connector);
+        ServerCertificate certificate = null;
+        ServerConnector https = null;
+        if (config.hostile().tls().enabled()) {
+            certificate = ServerCertificate.load(config.hostile().tls(), certificateNames(config));
+            https = HttpsConnector.create(server, config.httpHost(), config.hostile().tls().port(), certificate);
+            server.addConnector(https);
+        }
+        // every connection on the public port(s) counts; above the cap Jetty stops accepting until some close
+        server.addBean(new NetworkConnectionLimit(config.hostile().limits().maxConnections(), server));
+        SignalingGuard guard = new SignalingGuard(config.hostile().limits(),
+                new OriginPolicy(config.hostile().limits().allowedOrigins(), config.publicUrl()),
+                ops.metrics().registry());
 
         WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, container -> {
             container.setMaxTextMessageSize(config.maxMessageBytes());
             container.setMaxBinaryMessageSize(1024);
             container.setIdleTimeout(Duration.ofSeconds(60));
-            container.addMapping("/ws", (request, response, callback) -> new SignalingSocket(ctx));
+            container.addMapping("/ws", (request, response, callback) -> {
+                SignalingGuard.Admission admission = guard.admit(request);
+                if (!admission.admitted()) { // RFC 6455 §4.2.2: refuse the upgrade with an HTTP status
+                    Response.writeError(request, response, callback, admission.status(), admission.reason());
+                    return null;
+                }
+                return new SignalingSocket(ctx, admission.connection());
+            });
         });
         ws.setHandler(new WebHandler(tokens, config.demoMode(), json, probe));
         server.setHandler(ws);
@@ -95,13 +136,46 @@ public final class SignalingServer implements AutoCloseable {
                 probe.close();
             }
             ops.close();
+            guard.close();
+            waitingRoom.close();
             server.stop();
             admin.stop();
             throw e;
         }
         QualityReporter quality = new QualityReporter(registry, json);
-        return new SignalingServer(server, connector, registry, tokens, bridge, quality, probe, ops, admin,
-                adminConnector, credential, generated);
+        SignalingServer s = new SignalingServer(server, connector, registry, tokens, bridge, quality, probe, ops,
+                admin, adminConnector, credential, generated, waitingRoom);
+        s.httpsConnector = https;
+        s.certificate = certificate;
+        s.guard = guard;
+        return s;
+    }
+
+    /** What a self-signed certificate must name: the bridge's addresses and the host of public-url. */
+    private static java.util.List<String> certificateNames(ServerConfig config) {
+        java.util.List<String> names = new java.util.ArrayList<>(HostCandidates.addresses(config.bridge()));
+        if (!config.publicUrl().isBlank()) {
+            String host = java.net.URI.create(config.publicUrl()).getHost();
+            if (host != null) {
+                names.add(host.replaceAll("^\\[|\\]$", ""));
+            }
+        }
+        return names;
+    }
+
+    /** The HTTPS port, or -1 when HTTPS is off. */
+    public int httpsPort() {
+        return httpsConnector == null ? -1 : httpsConnector.getLocalPort();
+    }
+
+    /** The HTTPS certificate (configured or self-signed at start), empty when HTTPS is off. */
+    public java.util.Optional<ServerCertificate> certificate() {
+        return java.util.Optional.ofNullable(certificate);
+    }
+
+    /** The limits against hostile input (their counters, for tests). */
+    public SignalingGuard guard() {
+        return guard;
     }
 
     private static String randomCredential() {
@@ -157,6 +231,13 @@ public final class SignalingServer implements AutoCloseable {
         }
         server.stop();
         admin.stop();
+        guard.close();
         ops.close();
+        waitingRoom.close();
+    }
+
+    /** Admission, removal, ending, one-time tokens and the audit log. */
+    public WaitingRoom waitingRoom() {
+        return waitingRoom;
     }
 }

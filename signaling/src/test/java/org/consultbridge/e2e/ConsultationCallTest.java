@@ -41,7 +41,9 @@ class ConsultationCallTest {
         ns = NetNamespace.create();
         bridge = MediaBridges.start(new BridgeConfig(ns.hostAddress(), 0, List.of()));
         tokens = new TokenService(SECRET, "consultbridge", Duration.ofHours(12), Duration.ofSeconds(60));
-        server = SignalingServer.start(ServerConfig.load().withHttp(ns.hostAddress(), 0), tokens, bridge);
+        // a page may turn end-to-end encryption off (&e2ee=0): H264 is forwarded only without it (issue #8)
+        ServerConfig config = ServerConfig.load().withHttp(ns.hostAddress(), 0);
+        server = SignalingServer.start(config.withClinical(config.clinical().withE2ee(true, true)), tokens, bridge);
         origin = "http://" + ns.hostAddress() + ":" + server.port();
     }
 
@@ -71,13 +73,16 @@ class ConsultationCallTest {
 
     @Test
     void h264VideoIsForwardedToo() throws Exception {
-        try (Browser doctor = join("doctor", "dr-h264", Role.DOCTOR, "Dr. H", "&video=h264");
-             Browser room = join("room", "room-h264", Role.ROOM, "Raum H", "&video=h264")) {
+        // end-to-end encryption keeps VP8's payload header in the clear for the bridge; H264 goes without it
+        try (Browser doctor = join("doctor", "dr-h264", Role.DOCTOR, "Dr. H", "&video=h264&e2ee=0");
+             Browser room = join("room", "room-h264", Role.ROOM, "Raum H", "&video=h264&e2ee=0")) {
+            Admission.autoAdmit(doctor);
             awaitSubscribePc(doctor);
             awaitSubscribePc(room);
             awaitVideoFrom(doctor, 1, 60);
             awaitVideoFrom(room, 1, 60);
             for (Browser b : List.of(doctor, room)) {
+                assertThat(b.execute("return window.consultbridgeE2ee.state")).isEqualTo("disabled");
                 Object codecs = b.execute("return window.consultbridge.subscribePc.getStats().then(s => { const out = [];"
                         + " s.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video')"
                         + " out.push(s.get(r.codecId).mimeType); }); return out; })");
@@ -101,8 +106,11 @@ class ConsultationCallTest {
     void doctorAndRoomSeeAndHearEachOtherThroughTheBridgeAndAGuestSeesBoth() throws Exception {
         try (Browser doctor = join("doctor", "dr-e2e", Role.DOCTOR, "Dr. E2E");
              Browser room = join("room", "room-e2e", Role.ROOM, "Raum E2E")) {
+            Admission.autoAdmit(doctor);
             awaitSubscribePc(doctor);
             awaitSubscribePc(room);
+            // encrypted end to end by default (issue #8)
+            assertThat(doctor.execute("return window.consultbridgeE2ee.state")).isEqualTo("on");
             // each decodes the other's video (at least 60 frames) ...
             awaitVideoFrom(doctor, 1, 60);
             awaitVideoFrom(room, 1, 60);

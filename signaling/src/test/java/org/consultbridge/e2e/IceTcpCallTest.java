@@ -67,6 +67,7 @@ class IceTcpCallTest {
              Browser room = Browser.start(clinic, clinicOrigin)) {
             doctor.open(hospitalOrigin + "/doctor.html#token="
                     + tokens.mint("c-icetcp", "dr-tcp", Role.DOCTOR, "Dr. TCP", Duration.ofHours(1)));
+            Admission.autoAdmit(doctor);
             room.open(clinicOrigin + "/room.html#token="
                     + tokens.mint("c-icetcp", "room-udp", Role.ROOM, "Raum UDP", Duration.ofHours(1)));
             for (Browser b : List.of(doctor, room)) {

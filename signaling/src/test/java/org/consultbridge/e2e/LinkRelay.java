@@ -51,6 +51,29 @@ final class LinkRelay implements AutoCloseable {
         thread = Thread.ofPlatform().daemon().name("link-relay").start(this::run);
     }
 
+    /**
+     * The usual set-up of a shaped call: the bridge listens on {@code clinic}'s host address and {@code port} and
+     * advertises both namespaces' host addresses; the relay stands at {@code village}'s candidate and forwards to
+     * the bridge through {@code profile}. Each namespace's UDP to the other's candidate is dropped (nftables), so
+     * the village browser reaches the bridge only through the relay and the clinic's never does.
+     */
+    static LinkRelay between(NetNamespace clinic, NetNamespace village, int port, LinkProfile profile)
+            throws IOException {
+        LinkRelay relay = new LinkRelay(new InetSocketAddress(village.hostAddress(), port),
+                new InetSocketAddress(clinic.hostAddress(), port), profile);
+        dropUdpTo(village, clinic.hostAddress());
+        dropUdpTo(clinic, village.hostAddress());
+        return relay;
+    }
+
+    private static void dropUdpTo(NetNamespace ns, String address) {
+        HostCommand.check("ip", "netns", "exec", ns.name(), "nft", "add", "table", "inet", "only");
+        HostCommand.check("ip", "netns", "exec", ns.name(), "nft", "add", "chain", "inet", "only", "output",
+                "{ type filter hook output priority 0 ; }");
+        HostCommand.check("ip", "netns", "exec", ns.name(), "nft", "add", "rule", "inet", "only", "output",
+                "ip", "daddr", address, "meta", "l4proto", "udp", "drop");
+    }
+
     /** Changes both directions from the next packet on. */
     void setProfile(LinkProfile profile) {
         up.setProfile(profile);
@@ -117,6 +140,10 @@ final class LinkRelay implements AutoCloseable {
 
     long droppedDown() {
         return down.dropped();
+    }
+
+    long queueDroppedDown() {
+        return down.queueDropped();
     }
 
     @Override

@@ -72,6 +72,7 @@ class RuralLinkCallTest {
              Browser room = Browser.start(village, villageOrigin)) {
             doctor.open(clinicOrigin + "/doctor.html#token="
                     + tokens.mint("c-rural", "dr-r", Role.DOCTOR, "Dr. R", Duration.ofHours(1)));
+            Admission.autoAdmit(doctor);
             room.open(villageOrigin + "/room.html#token="
                     + tokens.mint("c-rural", "room-r", Role.ROOM, "Raum R", Duration.ofHours(1)));
             for (Browser b : List.of(doctor, room)) {

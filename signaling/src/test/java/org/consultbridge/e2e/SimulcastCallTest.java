@@ -1,6 +1,7 @@
 package org.consultbridge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.List;
@@ -75,6 +76,7 @@ class SimulcastCallTest {
     void theDoctorReceivesOneLayerAndTheBridgeSwitchesLayersWithoutBreakingTheVideo() throws Exception {
         try (Browser doctor = join("doctor", "dr-sim", Role.DOCTOR, "Dr. Sim");
              Browser room = join("room", "room-sim", Role.ROOM, "Raum Sim")) {
+            Admission.autoAdmit(doctor);
             doctor.waitFor("!!(window.consultbridge && window.consultbridge.subscribePc)", Duration.ofSeconds(45));
             // the room sends simulcast: at least two encodings with a rid are flowing
             room.waitFor(PUB + " && " + PUB + ".getStats().then(s => { let n = 0; s.forEach(r => {"
@@ -83,6 +85,9 @@ class SimulcastCallTest {
             doctor.waitFor(INBOUND_VIDEO + ".then(v => v && v.frames > 60)", Duration.ofSeconds(45));
 
             BridgeEndpoint doctorOnBridge = bridge.endpoint("c-sim", "dr-sim").orElseThrow();
+            // the estimate starts at 300 kbit/s (the lowest layer) and probes up on this clean link within seconds
+            await().atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(250))
+                    .until(() -> doctorOnBridge.receiveQuality().videos().get(0).layer() > 0);
             ReceiveQuality q = doctorOnBridge.receiveQuality();
             assertThat(q.videos()).singleElement().satisfies(v -> {
                 assertThat(v.sourceEndpointId()).isEqualTo("room-sim");

@@ -74,6 +74,7 @@ class TurnRelayCallTest {
         try (Browser doctor = Browser.start(ns, origin); Browser room = Browser.start(ns, origin)) {
             doctor.open(origin + "/doctor.html#token=" + tokens.mint("c-turn", "dr-turn", Role.DOCTOR, "Dr. T",
                     Duration.ofHours(1)) + "&relay=1");
+            Admission.autoAdmit(doctor);
             room.open(origin + "/room.html#token=" + tokens.mint("c-turn", "room-turn", Role.ROOM, "Raum T",
                     Duration.ofHours(1)) + "&relay=1");
             for (Browser b : List.of(doctor, room)) {

@@ -10,6 +10,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -41,7 +43,10 @@ class OpsAdminTest {
     static void start() throws Exception {
         bridge = MediaBridges.start(new BridgeConfig("127.0.0.1", 0, List.of()));
         ServerConfig config = ServerConfig.load().withHttpPort(0);
-        config = config.withOps(config.ops().withAdmin("127.0.0.1", 0).withCredential(CREDENTIAL));
+        // summaries in a folder of their own, written as soon as a consultation is empty
+        Path summaries = Files.createTempDirectory(Path.of("target"), "ops-admin-summaries");
+        config = config.withOps(config.ops().withAdmin("127.0.0.1", 0).withCredential(CREDENTIAL)
+                .withSummaries(config.ops().summaries().withDir(summaries).withEndAfter(Duration.ZERO)));
         tokens = new TokenService(SECRET, "consultbridge", Duration.ofHours(12), Duration.ofSeconds(60));
         server = SignalingServer.start(config, tokens, bridge);
     }
@@ -87,7 +92,7 @@ class OpsAdminTest {
         await().atMost(10, TimeUnit.SECONDS).until(() -> http("GET", "/healthz/ready", null).statusCode() == 200);
 
         for (String path : List.of("/ops", "/ops/ops.js", "/api/ops/state", "/api/ops/events", "/api/ops/stream",
-                "/admin/drain")) {
+                "/admin/drain", "/api/ops/summaries", "/api/ops/summaries/20250310T090000Z-00000001")) {
             for (String auth : new String[] {null, basic("wrong-password-wrong"), "Bearer nope", basic(""),
                     "Basic " + CREDENTIAL}) {
                 HttpResponse<String> r = http("GET", path, auth);
@@ -105,6 +110,30 @@ class OpsAdminTest {
         assertThat(JSON.readTree(state.body()).path("consultations").isArray()).isTrue();
         assertThat(http("GET", "/nothing-here", BEARER).statusCode()).isEqualTo(404);
         assertThat(http("POST", "/metrics", null).statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void theGrafanaDashboardAndTheAlertRulesUseOnlyMetricsTheServerExports() throws Exception {
+        String scrape = http("GET", "/metrics", null).body();
+        // registered only when TURN is configured (README: "the gauges only with TURN configured")
+        java.util.Set<String> turnOnly = java.util.Set.of("consultbridge_turn_probe_up",
+                "consultbridge_turn_probe_latency_seconds");
+        java.util.Set<String> used = new java.util.TreeSet<>();
+        for (String file : List.of("grafana-dashboard.json", "prometheus-alerts.yml")) {
+            String text = Files.readString(Path.of("..", "ops", file));
+            var m = java.util.regex.Pattern.compile("\\b(?:consultbridge|jvm|process|system)_[a-z0-9_]+").matcher(text);
+            while (m.find()) {
+                used.add(m.group());
+            }
+        }
+        assertThat(used).as("metric names in ops/").hasSizeGreaterThan(20);
+        for (String name : used) {
+            if (turnOnly.contains(name)) {
+                continue;
+            }
+            assertThat(scrape).as(name + " used in ops/ but not exported")
+                    .containsPattern("(?m)^" + java.util.regex.Pattern.quote(name) + "[{ ]");
+        }
     }
 
     @Test
@@ -171,6 +200,109 @@ class OpsAdminTest {
     }
 
     @Test
+    void aConsultationThatEndedIsSummarisedAndTheSummaryApiValidatesItsParameters() throws Exception {
+        try (WsClient doctor = join("c-summary-7", "dr-summary", Role.DOCTOR, "Dr. Summary");
+             WsClient room = join("c-summary-7", "room-summary", Role.ROOM, "Patient Geheimname")) {
+            doctor.await("welcome");
+            room.await("welcome");
+            Thread.sleep(4500); // two samples with both in the call
+        }
+        // end-after 0: written by the first sample after both left; found by the clinic's id (its pseudonym)
+        await().atMost(20, TimeUnit.SECONDS).until(() -> JSON.readTree(
+                http("GET", "/api/ops/summaries?consultation=c-summary-7", BEARER).body()).path("summaries").size() == 1);
+        HttpResponse<String> list = http("GET", "/api/ops/summaries?consultation=c-summary-7&limit=10", BEARER);
+        assertThat(list.statusCode()).isEqualTo(200);
+        JsonNode entry = JSON.readTree(list.body()).path("summaries").get(0);
+        String id = entry.path("id").asText();
+        assertThat(id).matches("[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}");
+        assertThat(entry.path("complete").asBoolean()).isTrue();
+        assertThat(entry.path("participants").findValuesAsText("role")).containsExactlyInAnyOrder("doctor", "room");
+        assertThat(JSON.readTree(http("GET", "/api/ops/summaries", BEARER).body()).path("summaries").size())
+                .isGreaterThanOrEqualTo(1);
+
+        HttpResponse<String> one = http("GET", "/api/ops/summaries/" + id, BEARER);
+        assertThat(one.statusCode()).isEqualTo(200);
+        JsonNode s = JSON.readTree(one.body());
+        assertThat(s.path("durationSeconds").asLong()).isBetween(2L, 60L);
+        assertThat(s.path("participants")).hasSize(2);
+        assertThat(s.path("participants").findValuesAsText("label")).allMatch(l -> l.matches("(doctor|room)-[0-9a-f]{4}"));
+        assertThat(s.path("events").findValuesAsText("kind")).contains("joined", "left");
+        assertThat(one.body()).doesNotContain("Geheimname", "Dr. Summary", "dr-summary", "room-summary", "c-summary-7");
+        assertThat(http("GET", "/api/ops/summaries/" + id, null).statusCode()).isEqualTo(401);
+        assertThat(http("GET", "/api/ops/summaries/20200101T000000Z-00000000", BEARER).statusCode()).isEqualTo(404);
+
+        for (String bad : List.of("/api/ops/summaries?from=yesterday", "/api/ops/summaries?to=2025-13-01",
+                "/api/ops/summaries?from=2025-03-10&to=2025-03-01", "/api/ops/summaries?limit=0",
+                "/api/ops/summaries?limit=100000", "/api/ops/summaries?limit=2&limit=3", "/api/ops/summaries?order=asc",
+                "/api/ops/summaries?consultation=", "/api/ops/summaries/not-an-id",
+                "/api/ops/summaries/20250310T090000Z-0000000G",
+                "/api/ops/summaries/" + id + "?x=1", "/api/ops/summaries/" + id + ".json")) {
+            HttpResponse<String> r = http("GET", bad, BEARER);
+            assertThat(r.statusCode()).as(bad).isEqualTo(400);
+            assertThat(r.body()).as(bad).startsWith("{");
+            assertThat(JSON.readTree(r.body()).path("error").asText()).as(bad).isNotBlank();
+        }
+        // paths that try to leave the folder: Jetty refuses encoded separators and NULs itself (400), ".." segments are
+        // resolved before the handler sees the path, and no id can contain either
+        for (String escape : List.of("/api/ops/summaries/..%2F..%2F..%2Fetc%2Fpasswd",
+                "/api/ops/summaries/../../../etc/passwd", "/api/ops/summaries/%2e%2e/%2e%2e/x",
+                "/api/ops/summaries/" + id + "%00")) {
+            HttpResponse<String> r = http("GET", escape, BEARER);
+            assertThat(r.statusCode()).as(escape).isIn(400, 404);
+            assertThat(r.body()).as(escape).doesNotContain("root:");
+        }
+        assertThat(http("POST", "/api/ops/summaries", BEARER).statusCode()).isEqualTo(405);
+        assertThat(http("GET", "/metrics", null).body()).contains("consultbridge_summaries_written_total{result=\"ok\"}");
+    }
+
+    @Test
+    void aRejoinWithinSecondsIsAReconnectAndIceRestartsReportedByTheSignallingAreEvents() throws Exception {
+        String label;
+        try (WsClient first = join("c-reconnect", "room-rc", Role.ROOM, "Raum RC")) {
+            first.await("welcome");
+            // the only room on the dashboard once earlier tests' participants are gone
+            await().atMost(15, TimeUnit.SECONDS).until(() -> roomLabels().size() == 1);
+            label = roomLabels().get(0);
+        }
+        Thread.sleep(2500); // the sampler sees it gone
+        try (WsClient again = join("c-reconnect", "room-rc", Role.ROOM, "Raum RC")) {
+            again.await("welcome");
+            var p = server.registry().participants("c-reconnect").get(0);
+            server.ops().iceRestarted("c-reconnect", p, "subscribe: consent lost");
+            server.ops().reconnected("c-reconnect", p, "resumed"); // also seen by the sampler: recorded once
+            await().atMost(10, TimeUnit.SECONDS).until(() -> kinds(label).contains("ice-restart")
+                    && kinds(label).contains("reconnected"));
+            Thread.sleep(2500);
+            List<String> kinds = kinds(label);
+            assertThat(kinds.stream().filter("joined"::equals).count()).as(kinds.toString()).isEqualTo(1);
+            assertThat(kinds.stream().filter("reconnected"::equals).count()).as(kinds.toString()).isEqualTo(1);
+            assertThat(kinds).contains("left");
+        }
+    }
+
+    private static List<String> roomLabels() throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonNode c : JSON.readTree(http("GET", "/api/ops/state", BEARER).body()).path("consultations")) {
+            for (JsonNode p : c.path("participants")) {
+                if (p.path("role").asText().equals("room")) {
+                    out.add(p.path("label").asText());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> kinds(String label) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonNode e : JSON.readTree(http("GET", "/api/ops/events?limit=500", BEARER).body())) {
+            if (label.equals(e.path("participant").asText())) {
+                out.add(e.path("kind").asText());
+            }
+        }
+        return out;
+    }
+
+    @Test
     void drainRefusesNewConsultationsLetsRunningOnesGoOnAndClearsReadiness() throws Exception {
         try (WsClient running = join("c-running", "dr-1", Role.DOCTOR, "Dr. One")) {
             running.await("welcome");
@@ -189,7 +321,7 @@ class OpsAdminTest {
                     assertThat(err.path("code").asText()).isEqualTo("draining");
                     assertThat(fresh.closed.get(5, TimeUnit.SECONDS)).isEqualTo(4503);
                 }
-                try (WsClient second = join("c-running", "room-1", Role.ROOM, "Room One")) {
+                try (WsClient second = join("c-running", "dr-3", Role.DOCTOR, "Dr. Three")) {
                     assertThat(second.await("welcome").path("participants").size()).isEqualTo(1);
                 }
                 assertThat(http("GET", "/metrics", null).body())

@@ -47,6 +47,33 @@ class TokenCommandTest {
     }
 
     @Test
+    void mintsEveryRoleAndNotBefore() throws Exception {
+        System.setProperty("consultbridge.tokens.secret", SECRET);
+        ConfigFactory.invalidateCaches();
+        TokenService verifier = new TokenService(SECRET, "consultbridge", Duration.ofHours(12), Duration.ofSeconds(60));
+        for (Role role : Role.values()) {
+            String token = run("token", "--consultation", "c-9", "--role", role.wire(), "--name", "N");
+            assertThat(verifier.verify(token).role()).isEqualTo(role);
+        }
+        String later = run("token", "--consultation", "c-9", "--role", "guest", "--name", "N", "--not-before", "1h");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> verifier.verify(later))
+                .extracting(e -> ((org.consultbridge.signaling.token.TokenException) e).code())
+                .isEqualTo("token-not-yet-valid");
+    }
+
+    private static String run(String... args) {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            assertThat(Main.token(args)).isZero();
+        } finally {
+            System.setOut(saved);
+        }
+        return out.toString().trim();
+    }
+
+    @Test
     void refusesWithoutAConfiguredSecret() {
         ConfigFactory.invalidateCaches();
         assertThat(Main.token(new String[] {"token", "--consultation", "c", "--role", "doctor"})).isEqualTo(2);

@@ -21,8 +21,14 @@ public final class WsClient implements AutoCloseable {
     private final WebSocket ws;
 
     public WsClient(int port) throws Exception {
-        ws = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
-                .buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
+        this(HttpClient.newHttpClient(), URI.create("ws://127.0.0.1:" + port + "/ws"), java.util.Map.of());
+    }
+
+    /** Any URI (wss: with a client that trusts the server), with extra upgrade headers (Origin, X-Forwarded-For). */
+    public WsClient(HttpClient http, URI uri, java.util.Map<String, String> headers) throws Exception {
+        WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+        headers.forEach(builder::header);
+        ws = builder.buildAsync(uri, new WebSocket.Listener() {
                     private final StringBuilder partial = new StringBuilder();
 
                     @Override

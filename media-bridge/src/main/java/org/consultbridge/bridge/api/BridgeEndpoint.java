@@ -39,6 +39,13 @@ public interface BridgeEndpoint {
     /** Caps the simulcast layer this endpoint receives from every source (0 lowest); for small views. */
     void setMaxLayer(int layer);
 
+    /**
+     * What the allocation keeps for this endpoint's main video when its downlink is short: frame rate or
+     * resolution (issue #8's clinical profiles); {@link VideoPreference#BALANCED} by default.
+     */
+    default void setVideoPreference(VideoPreference preference) {
+    }
+
     /** What this endpoint receives and how its downlink is doing. */
     ReceiveQuality receiveQuality();
 

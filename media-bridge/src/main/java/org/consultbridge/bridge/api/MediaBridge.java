@@ -14,6 +14,12 @@ public interface MediaBridge extends AutoCloseable {
 
     Optional<BridgeEndpoint> endpoint(String conferenceId, String endpointId);
 
+    /**
+     * Closes every endpoint of a conference at once (both transports, their DTLS and SRTP keys) and forgets the
+     * conference: the consultation was ended. Returns how many endpoints were closed.
+     */
+    int closeConference(String conferenceId);
+
     /** Counters of the whole bridge (packets in, forwarded, dropped by reason). */
     BridgeStats stats();
 

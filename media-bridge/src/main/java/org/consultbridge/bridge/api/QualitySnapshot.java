@@ -47,10 +47,13 @@ public record QualitySnapshot(
      *                                jitter mostly measures frame pacing, so it is left out)
      * @param rttMillis               worst round-trip time bridge-endpoint from RTCP, -1 unknown
      * @param uplinkJitterMillis      jitter of its published audio as the bridge measures it, -1 none
-     * @param uplinkPacketsExpected   RTP packets the bridge expected from it (sum of its streams' extended
-     *                                highest sequence number ranges); with {@code uplinkPacketsLost} the caller
-     *                                computes loss between two snapshots
-     * @param uplinkPacketsLost       cumulative lost packets of its published streams (RFC 3550 A.3)
+     * @param uplinkPacketsExpected   RTP packets the bridge expected from it since the endpoint was created (what
+     *                                each of its streams' extended highest sequence number range grew by between
+     *                                snapshots; only grows, also when streams start late, restart or go away); with
+     *                                {@code uplinkPacketsLost} the caller computes loss between two snapshots
+     * @param uplinkPacketsLost       of those, packets its link lost (their original never arrived), counted
+     *                                before the bridge's NACK/RTX repair: the link's loss, not what receivers miss;
+     *                                only grows
      * @param publishBitrateBps       what it publishes now (sum of its flowing streams)
      * @param receiveBitrateBps       what the bridge forwards to it now (sum of the layers it gets)
      * @param videos                  videos it receives

@@ -30,7 +30,11 @@ public final class SendSideBandwidthEstimator {
     /** Detector hypothesis, gcc-02 §5.4. */
     public enum BandwidthUsage { NORMAL, OVERUSING, UNDERUSING }
 
-    public static final long DEFAULT_START_BPS = 1_000_000;
+    /**
+     * Where an estimate starts before any feedback (libwebrtc also starts at 300 kbit/s): a rural link of a few
+     * hundred kbit/s must not get layers it cannot carry at the start; probing finds a better link within seconds.
+     */
+    public static final long DEFAULT_START_BPS = 300_000;
     public static final long DEFAULT_MIN_BPS = 30_000;
     public static final long DEFAULT_MAX_BPS = 20_000_000;
     public static final int HISTORY = 4096;
@@ -60,6 +64,8 @@ public final class SendSideBandwidthEstimator {
     static final int LOSS_MIN_PACKETS = 20;
     static final double LOSS_HIGH = 0.10;
     static final double LOSS_LOW = 0.02;
+    /** A probe cluster is judged on at least this many packets that arrived. */
+    static final int MIN_CLUSTER_PACKETS = 4;
     static final long LOSS_DECREASE_INTERVAL_US = 300_000;
 
     private static final int MASK = HISTORY - 1;
@@ -75,6 +81,8 @@ public final class SendSideBandwidthEstimator {
     private final long[] sentUs = new long[HISTORY];
     private final int[] sentSize = new int[HISTORY];
     private final boolean[] sentProbe = new boolean[HISTORY];
+    /** Probe cluster of each packet sent (0: media, not a probe). */
+    private final int[] sentCluster = new int[HISTORY];
     private final byte[] sentStatus = new byte[HISTORY];
     private boolean anySent;
     private long lastSentSeq;
@@ -159,6 +167,21 @@ public final class SendSideBandwidthEstimator {
 
     private long feedbacksAccepted;
     private long feedbacksRejected;
+    // Probe clusters: bursts of padding sent back to back; the bottleneck spaces them out by its rate.
+    private int cluster;
+    private int clusterSent;
+    private int clusterReceived;
+    private int clusterLost;
+    private long clusterBytes;
+    private long clusterFirstArrivalUs;
+    private int clusterFirstSize;
+    private long clusterLastArrivalUs;
+    private boolean clusterEvaluated = true;
+    private long lastProbeResultBps;
+    private long probeResults;
+
+    /** Diagnostic recording of the inputs, null unless enabled (see {@link BweTrace}). */
+    private BweTrace trace;
 
     public SendSideBandwidthEstimator() {
         this(DEFAULT_START_BPS, DEFAULT_MIN_BPS, DEFAULT_MAX_BPS);
@@ -182,6 +205,9 @@ public final class SendSideBandwidthEstimator {
 
     /** Records a packet just sent with transport-wide sequence number {@code transportSeq16}. */
     public void onPacketSent(int transportSeq16, int sizeBytes, long sendNanos, boolean probe) {
+        if (trace != null) {
+            trace.sent(sendNanos, transportSeq16, sizeBytes, probe);
+        }
         long us = Math.floorDiv(sendNanos, 1000L);
         int seq16 = transportSeq16 & 0xFFFF;
         long seq;
@@ -216,6 +242,10 @@ public final class SendSideBandwidthEstimator {
         sentUs[s] = us;
         sentSize[s] = sizeBytes;
         sentProbe[s] = probe;
+        sentCluster[s] = probe ? cluster : 0;
+        if (probe) {
+            clusterSent++;
+        }
         sentStatus[s] = UNREPORTED;
         sendWindowBytes += sizeBytes;
         lastSentSeq = seq;
@@ -227,6 +257,9 @@ public final class SendSideBandwidthEstimator {
      * While it is, the estimate does not grow beyond twice the rate actually sent over the last 500 ms.
      */
     public void setApplicationLimited(boolean limited) {
+        if (trace != null && limited != applicationLimited) {
+            trace.applicationLimited(System.nanoTime(), limited);
+        }
         this.applicationLimited = limited;
     }
 
@@ -236,6 +269,9 @@ public final class SendSideBandwidthEstimator {
      * @return false when it is not transport-cc feedback, is malformed, or reports nothing the bridge sent
      */
     public boolean onFeedback(ByteBuf buf, int offset, long nowNanos) {
+        if (trace != null) {
+            trace.feedback(buf, offset, nowNanos);
+        }
         long nowUs = Math.floorDiv(nowNanos, 1000L);
         fbCount = 0;
         fbLost = 0;
@@ -252,6 +288,9 @@ public final class SendSideBandwidthEstimator {
         long newestSendUs = Long.MIN_VALUE;
         for (int i = 0; i < fbCount; i++) {
             int s = slot(fbSeq[i]);
+            if (sentCluster[s] != 0 && sentCluster[s] == cluster) {
+                onClusterPacketArrived(fbArrivalUs[i], sentSize[s]);
+            }
             long sendUs = sentUs[s];
             long arrival = fbArrivalUs[i];
             addAcknowledged(arrival, sentSize[s]);
@@ -268,6 +307,7 @@ public final class SendSideBandwidthEstimator {
         BandwidthUsage usage = overuseInThisFeedback ? BandwidthUsage.OVERUSING : hypothesis;
         updateDelayBased(usage, nowUs);
         updateLossBased(nowUs);
+        evaluateProbeCluster(usage);
         long cap = applicationLimited ? 2 * sendRateBps() : Long.MAX_VALUE;
         long est = Math.min(delayBasedBps, lossBasedBps);
         if (est > estimateBps && est > cap) {
@@ -275,6 +315,78 @@ public final class SendSideBandwidthEstimator {
         }
         estimateBps = Math.clamp(est, minBps, maxBps);
         return true;
+    }
+
+    /**
+     * Starts a probe cluster: the probe packets sent from now on (until the next call) are one burst, sent back to
+     * back. When the receiver's feedback for them is in, their arrival spacing gives the bottleneck's rate (a packet
+     * train: libwebrtc's ProbeBitrateEstimator uses the receive rate of a cluster the same way).
+     */
+    public void startProbeCluster() {
+        if (trace != null) {
+            trace.probeCluster(System.nanoTime());
+        }
+        cluster++;
+        if (cluster == 0) {
+            cluster = 1;
+        }
+        clusterSent = 0;
+        clusterReceived = 0;
+        clusterLost = 0;
+        clusterBytes = 0;
+        clusterFirstArrivalUs = Long.MAX_VALUE;
+        clusterLastArrivalUs = Long.MIN_VALUE;
+        clusterEvaluated = false;
+    }
+
+    private void onClusterPacketArrived(long arrivalUs, int size) {
+        clusterReceived++;
+        clusterBytes += size;
+        if (arrivalUs < clusterFirstArrivalUs) {
+            clusterFirstArrivalUs = arrivalUs;
+            clusterFirstSize = size;
+        }
+        clusterLastArrivalUs = Math.max(clusterLastArrivalUs, arrivalUs);
+    }
+
+    /**
+     * Once every packet of the newest cluster is reported: if most arrived, the rate they arrived at (bytes after
+     * the first over the arrival span) is what the link carries. Without over-use and loss the estimate jumps up to
+     * 90 % of it (at most 3 × per probe, as a train measures the bottleneck's capacity, not what cross traffic
+     * leaves), instead of the slow multiplicative increase: a recovering rural link is used again in seconds.
+     */
+    private void evaluateProbeCluster(BandwidthUsage usage) {
+        if (clusterEvaluated || clusterSent == 0 || clusterReceived + clusterLost < clusterSent) {
+            return;
+        }
+        clusterEvaluated = true;
+        if (clusterReceived < Math.max(MIN_CLUSTER_PACKETS, clusterSent * 4 / 5)) {
+            return; // lost in the queue: the link is full
+        }
+        long spanUs = Math.max(clusterLastArrivalUs - clusterFirstArrivalUs, TransportCcFeedback.DELTA_TICK_US);
+        long bps = (clusterBytes - clusterFirstSize) * 8 * 1_000_000 / spanUs;
+        lastProbeResultBps = bps;
+        probeResults++;
+        if (usage == BandwidthUsage.OVERUSING || lossFraction >= LOSS_LOW) {
+            return;
+        }
+        long carried = Math.min(bps * 9 / 10, 3 * estimateBps);
+        delayBasedBps = Math.clamp(Math.max(delayBasedBps, carried), minBps, maxBps);
+        lossBasedBps = Math.clamp(Math.max(lossBasedBps, carried), minBps, maxBps);
+    }
+
+    /** The rate the newest evaluated probe cluster arrived at, bits per second; 0 before any. */
+    public long lastProbeResultBps() {
+        return lastProbeResultBps;
+    }
+
+    public long probeResults() {
+        return probeResults;
+    }
+
+    /** Records this estimator's inputs into {@code t} (null: stop). A diagnostic; see {@link BweTrace}. */
+    public void trace(BweTrace t) {
+        this.trace = t;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -376,6 +488,9 @@ public final class SendSideBandwidthEstimator {
                 sentStatus[s] = REPORTED_LOST;
                 fbNewlyReported++;
                 fbLost++;
+                if (sentCluster[s] != 0 && sentCluster[s] == cluster) {
+                    clusterLost++;
+                }
             }
         }
     }
@@ -620,7 +735,11 @@ public final class SendSideBandwidthEstimator {
             }
             case DECREASE -> {
                 if (timeToReduceFurther(nowUs, acked)) {
-                    long decreased = (long) (BETA * (acked > 0 ? acked : delayBasedBps));
+                    // At most halved per decrease: when the bridge sends little (video suspended, audio only) the
+                    // acknowledged rate says nothing about the link, and one over-use signal from jitter must not
+                    // take the estimate to its minimum (seen on the rural-weak link); halving per RTT still follows
+                    // a real collapse within a second.
+                    long decreased = Math.max((long) (BETA * (acked > 0 ? acked : delayBasedBps)), delayBasedBps / 2);
                     if (decreased > delayBasedBps && haveCapacity) {
                         decreased = (long) (BETA * capacityKbps * 1000);
                     }

@@ -40,6 +40,8 @@ final class Consumer {
     long layerSwitches;
     /** Scratch for the allocator. */
     int pendingLayer;
+    /** Since when even the lowest layer has not fitted the receiver's estimate (0: it fits). */
+    long unfitSinceNanos;
     /** The subscriber cannot take more than this layer (e.g. a small tile); set over signalling. */
     int maxLayer = Integer.MAX_VALUE;
 
@@ -66,6 +68,8 @@ final class Consumer {
     /** Round-trip time to the subscriber in 1/65536 s, from LSR/DLSR of its RR (RFC 3550 §6.4.1); -1 unknown. */
     long rttUnits = -1;
     long keyframeRequestsReceived;
+    /** Back-off for the receiver's repeated keyframe requests. */
+    final ReceiverKeyframeThrottle receiverKeyframeRequests = new ReceiverKeyframeThrottle();
     long nacksReceived;
     long retransmissionsSent;
     /** Sequence numbers of this consumer's RTX stream (RFC 4588 §4: its own sequence space). */
@@ -96,6 +100,70 @@ final class Consumer {
         if (layer >= 0 && layer < producer.streams.length) {
             producer.streams[layer].requestKeyframe(nowNanos);
         }
+    }
+
+    /** Whether a PLI/FIR from this consumer's receiver is passed on to the publisher (see the throttle). */
+    boolean acceptReceiverKeyframeRequest(long nowNanos) {
+        return receiverKeyframeRequests.accept(nowNanos);
+    }
+
+    /**
+     * Whether a packet of video stream {@code s} goes to this receiver: one of the layer it receives, or the target
+     * layer's keyframe, which switches to that layer ({@link #switchTo}). A packet of the target layer that is no
+     * keyframe asks for one (PLI, throttled per stream); packets of the current layer older than the keyframe the
+     * switch happened on are dropped. Event loop only; allocation-free.
+     */
+    boolean admit(InboundStream s, ByteBuf pkt, boolean vp8, boolean keyframe, long nowNanos) {
+        if (s.layer != currentLayer) {
+            if (s.layer != targetLayer) {
+                return false;
+            }
+            if (!keyframe) {
+                s.requestKeyframe(nowNanos);
+                return false;
+            }
+            switchTo(s, pkt, vp8, nowNanos);
+            return true;
+        }
+        int inSeq = RtpPacket.sequenceNumber(pkt);
+        int sinceSwitch = (inSeq - switchSeq) & 0xFFFF;
+        if (sinceSwitch >= 0x8000) {
+            return false; // older than the keyframe we switched on
+        }
+        if (sinceSwitch > SWITCH_SEQ_TRAIL) {
+            // A 16-bit comparison tells "older" only within half the sequence space: the switch point trails the
+            // newest packet, or after 32768 packets of one layer every later packet would look older than it.
+            switchSeq = (inSeq - SWITCH_SEQ_TRAIL) & 0xFFFF;
+        }
+        if (targetLayer != currentLayer && targetLayer >= 0) {
+            producer.streams[targetLayer].requestKeyframe(nowNanos);
+        }
+        return true;
+    }
+
+    /**
+     * How far the switch point may trail the newest forwarded sequence number: far enough to keep every reordered
+     * or retransmitted packet of the current layer, close enough to stay within the 16-bit half range.
+     */
+    static final int SWITCH_SEQ_TRAIL = 0x4000;
+
+    /** The receiver's sequence number for an input sequence number of the current layer. */
+    int outSeq(int inSeq) {
+        return (inSeq + seqOffset) & 0xFFFF;
+    }
+
+    /** The receiver's RTP timestamp for an input timestamp of the current layer. */
+    long outTimestamp(long inTs) {
+        return (inTs + tsOffset) & 0xFFFF_FFFFL;
+    }
+
+    /**
+     * The current layer's input sequence number for a sequence number the receiver saw (a NACK), or -1 when that
+     * packet predates the last layer switch (it came from another layer).
+     */
+    int inputSeq(int outSeq) {
+        int in = (outSeq - seqOffset) & 0xFFFF;
+        return ((in - switchSeq) & 0xFFFF) >= 0x8000 ? -1 : in;
     }
 
     /**
@@ -129,6 +197,47 @@ final class Consumer {
         }
         currentLayer = s.layer;
         switchSeq = inSeq;
+    }
+
+    /**
+     * A video packet was written to the receiver as {@code out} with {@link #outSeq} / {@link #outTimestamp}: its
+     * VP8 picture id and TL0PICIDX are offset in place, and the newest packet is remembered for the next switch.
+     */
+    void videoSent(ByteBuf out, boolean vp8, int outSeq, long outTs, long nowNanos) {
+        boolean newest = lastSeqOut < 0 || ((outSeq - lastSeqOut) & 0xFFFF) < 0x8000;
+        if (vp8) {
+            rewriteVp8(out, newest);
+        }
+        if (newest) {
+            lastSeqOut = outSeq;
+            lastTsOut = outTs;
+            lastOutNanos = nowNanos;
+        }
+    }
+
+    /**
+     * Offsets the VP8 picture id (15 bits, or 7 in the width the packet has) and TL0PICIDX (8 bits) of a rewritten
+     * packet in place (RFC 7741 §4.2); {@code newest} remembers them for the next switch.
+     */
+    void rewriteVp8(ByteBuf out, boolean newest) {
+        int off = RtpPacket.payloadOffset(out);
+        int len = RtpPacket.payloadLength(out);
+        int pos = Vp8Payload.pictureIdPosition(out, off, len);
+        if (pos >= 0) {
+            int pictureId = (Vp8Payload.pictureIdAt(out, pos) + pictureIdOffset) & 0x7FFF;
+            Vp8Payload.setPictureIdAt(out, pos, pictureId);
+            if (newest) {
+                lastPictureIdOut = Vp8Payload.pictureIdAt(out, pos);
+            }
+        }
+        int tl0 = Vp8Payload.tl0PicIdxPosition(out, off, len);
+        if (tl0 >= 0) {
+            int value = (out.getUnsignedByte(tl0) + tl0PicIdxOffset) & 0xFF;
+            out.setByte(tl0, value);
+            if (newest) {
+                lastTl0PicIdxOut = value;
+            }
+        }
     }
 
     /** Applies the subscriber's answer: which payload types it takes and which extension ids it uses. */

@@ -15,6 +15,8 @@ import org.consultbridge.bridge.api.EndpointStats;
 import org.consultbridge.bridge.api.ReceiveQuality;
 import org.consultbridge.bridge.api.TransportDirection;
 import org.consultbridge.bridge.api.TransportState;
+import org.consultbridge.bridge.api.VideoPreference;
+import org.consultbridge.bridge.cc.BweTrace;
 import org.consultbridge.bridge.cc.SendSideBandwidthEstimator;
 import org.consultbridge.bridge.cc.TransportCcFeedback;
 import org.consultbridge.bridge.cc.TransportCcReceiver;
@@ -23,6 +25,7 @@ import org.consultbridge.bridge.rtcp.NtpTime;
 import org.consultbridge.bridge.rtcp.RtcpPacket;
 import org.consultbridge.bridge.rtcp.RtcpWriter;
 import org.consultbridge.bridge.rtp.H264Payload;
+import org.consultbridge.bridge.rtp.RedPayload;
 import org.consultbridge.bridge.rtp.RtpPacket;
 import org.consultbridge.bridge.rtp.RtpRewriter;
 import org.consultbridge.bridge.rtp.Vp8Payload;
@@ -62,6 +65,8 @@ final class Endpoint implements BridgeEndpoint {
     Transport subscribe;
 
     private final Map<String, Producer> producersByMid = new LinkedHashMap<>();
+    /** Published tracks per participant: a browser publishes 2 (camera, microphone), 4 with screen sharing. */
+    static final int MAX_PRODUCERS = 16;
     /** Media and RTX SSRCs of every incoming stream. */
     private final LongObjectHashMap<InboundStream> streamsBySsrc = new LongObjectHashMap<>();
     private boolean publishNegotiated;
@@ -89,11 +94,14 @@ final class Endpoint implements BridgeEndpoint {
     private int twccSeqOut;
     /** This endpoint's downlink as the bridge estimates it from the subscriber's transport-cc feedback. */
     final SendSideBandwidthEstimator bwe = new SendSideBandwidthEstimator();
-    /** Padding to send per fast tick to probe for a higher estimate (bytes), set by the allocation. */
-    private int probeBytesPerTick;
+    /** The allocation holds a layer back (or suspends video) while the link looks clean: probe for more. */
+    private boolean probeWanted;
+    private long nextProbeNanos;
 
     /** Highest layer this endpoint takes from any source; see {@link #setMaxLayer}. */
     private int maxLayer = Integer.MAX_VALUE;
+    /** Frame rate or resolution first for the main video; see {@link #setVideoPreference}. */
+    private VideoPreference videoPreference = VideoPreference.BALANCED;
 
     Endpoint(SfuBridge bridge, Conference conference, String id, EndpointListener listener) {
         this.bridge = bridge;
@@ -103,7 +111,12 @@ final class Endpoint implements BridgeEndpoint {
         this.cname = "cb-" + Integer.toHexString(RANDOM.nextInt());
         this.publish = bridge.newTransport(this, TransportDirection.PUBLISH);
         this.subscribe = bridge.newTransport(this, TransportDirection.SUBSCRIBE);
+        this.bweTrace = BweTrace.forName(conference.id + "-" + id);
+        bwe.trace(bweTrace);
     }
+
+    /** Diagnostic recording of the downlink estimator's inputs; null unless {@link BweTrace#PROPERTY} is set. */
+    private final BweTrace bweTrace;
 
     @Override
     public String id() {
@@ -129,6 +142,12 @@ final class Endpoint implements BridgeEndpoint {
     private String onPublishOffer(String sdpOffer) throws SdpException {
         ensureOpen();
         PublishAnswer answer = PublishNegotiation.answer(sdpOffer, publish.localParams(), bridge.capabilities());
+        long added = answer.tracks().stream().filter(t -> !producersByMid.containsKey(t.mid())).count();
+        if (producersByMid.size() + added > MAX_PRODUCERS) {
+            // every offer may name new mids: without a cap, offers in a loop would grow producers, the others'
+            // consumers and their subscribe offers without bound
+            throw new SdpException("at most " + MAX_PRODUCERS + " published tracks per participant");
+        }
         if (publishNegotiated && publish.remoteUfrag != null && !publish.remoteUfrag.equals(answer.remoteIceUfrag())) {
             throw new SdpException("ICE restart on the publish transport is not supported yet: reconnect instead");
         }
@@ -328,6 +347,11 @@ final class Endpoint implements BridgeEndpoint {
             bridge.drop(canonicalPt == Producer.PT_RTX ? DropReason.RTX_NOT_FORWARDED : DropReason.UNKNOWN_PAYLOAD_TYPE);
             return;
         }
+        if (canonicalPt == MediaCapabilities.PT_RED && RedPayload.primaryOffset(pkt, RtpPacket.payloadOffset(pkt),
+                RtpPacket.payloadLength(pkt), s.producer.opusPt) < 0) {
+            bridge.drop(DropReason.RED_MALFORMED); // checked once here, so consumers can rewrite it blindly
+            return;
+        }
         onMedia(from, s, pkt, pt, canonicalPt, nowNanos, false);
     }
 
@@ -336,20 +360,29 @@ final class Endpoint implements BridgeEndpoint {
         Producer p = s.producer;
         int seq = RtpPacket.sequenceNumber(pkt);
         if (p.video) {
-            if (s.cache.contains(seq, nowNanos)) {
+            if (s.cache.contains(seq)) {
                 bridge.drop(DropReason.DUPLICATE);
                 return;
             }
             if (!repaired) {
                 detectUpstreamLoss(s, seq);
+            } else if (s.highestSeq >= 0 && ((s.highestSeq - seq) & 0xFFFF) >= RetransmissionCache.SIZE / 2
+                    && ((s.highestSeq - seq) & 0xFFFF) < 0x8000) {
+                // older than the cache can tell: it may have been forwarded already, and is useless by now
+                bridge.drop(DropReason.RTX_LATE);
+                return;
             }
             s.cache.put(seq, pkt, nowNanos);
         }
         int bytes = pkt.readableBytes();
         from.rtpPacketsIn++;
         from.rtpBytesIn += bytes;
-        s.onPacket(bytes, nowNanos);
-        s.receiveStats.onPacket(seq, RtpPacket.timestamp(pkt), nowNanos);
+        s.onPacket(bytes, p.video && RtpPacket.marker(pkt), nowNanos);
+        if (repaired) {
+            s.receiveStats.onRepairedPacket(seq);
+        } else {
+            s.receiveStats.onPacket(seq, RtpPacket.timestamp(pkt), nowNanos);
+        }
         boolean keyframe = false;
         byte kind = 0;
         if (p.video) {
@@ -495,84 +528,48 @@ final class Endpoint implements BridgeEndpoint {
      */
     private void forward(Consumer c, InboundStream s, ByteBuf pkt, int canonicalPt, byte codecKind, boolean keyframe,
                          long nowNanos) {
-        if (!c.negotiated || !c.acceptedPt[canonicalPt]) {
+        // RFC 2198 audio: as it came to subscribers that took RED, as its primary Opus block to the others
+        boolean stripRed = canonicalPt == MediaCapabilities.PT_RED && !c.acceptedPt[MediaCapabilities.PT_RED];
+        int outPt = stripRed ? MediaCapabilities.PT_OPUS : canonicalPt;
+        if (!c.negotiated || !c.acceptedPt[outPt]) {
             return;
         }
         Transport t = c.subscriber.subscribe;
         if (!t.isConnected()) {
             return;
         }
-        int inSeq = RtpPacket.sequenceNumber(pkt);
         boolean video = s.producer.video;
-        if (video) {
-            if (s.layer != c.currentLayer) {
-                if (s.layer != c.targetLayer) {
-                    return;
-                }
-                if (!keyframe) {
-                    s.requestKeyframe(nowNanos);
-                    return;
-                }
-                c.switchTo(s, pkt, codecKind == 1, nowNanos);
-            } else {
-                if (((inSeq - c.switchSeq) & 0xFFFF) >= 0x8000) {
-                    return; // older than the keyframe we switched on
-                }
-                if (c.targetLayer != c.currentLayer && c.targetLayer >= 0) {
-                    s.producer.streams[c.targetLayer].requestKeyframe(nowNanos);
-                }
-            }
+        if (video && !c.admit(s, pkt, codecKind == 1, keyframe, nowNanos)) {
+            return;
         }
-        int outSeq = (inSeq + c.seqOffset) & 0xFFFF;
-        long outTs = (RtpPacket.timestamp(pkt) + c.tsOffset) & 0xFFFF_FFFFL;
+        int outSeq = c.outSeq(RtpPacket.sequenceNumber(pkt));
+        long outTs = c.outTimestamp(RtpPacket.timestamp(pkt));
         ByteBuf out = bridge.allocate(pkt.readableBytes() + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
         Endpoint to = c.subscriber;
         int twccId = to.subscribeTwccId;
         int transportSeq = to.twccSeqOut;
-        int written = RtpRewriter.copyRewritten(pkt, out, canonicalPt, outSeq, outTs, c.ssrc, c.extensionIdMap,
+        int written = RtpRewriter.copyRewritten(pkt, out, outPt, outSeq, outTs, c.ssrc, c.extensionIdMap,
                 twccId, transportSeq);
+        if (canonicalPt == MediaCapabilities.PT_RED) {
+            int opus = s.producer.opusPt;
+            if (stripRed) {
+                written = RedPayload.toPrimary(out, opus, MediaCapabilities.PT_OPUS);
+            } else if (opus != MediaCapabilities.PT_OPUS) {
+                RedPayload.setBlockPayloadTypes(out, RtpPacket.payloadOffset(out), MediaCapabilities.PT_OPUS);
+            }
+        }
         if (twccId != 0) {
             to.twccSeqOut = (transportSeq + 1) & 0xFFFF;
             to.bwe.onPacketSent(transportSeq, written + SRTP_OVERHEAD, nowNanos, false);
         }
         if (video) {
-            boolean newest = c.lastSeqOut < 0 || ((outSeq - c.lastSeqOut) & 0xFFFF) < 0x8000;
-            if (codecKind == 1) {
-                rewriteVp8(c, out, newest);
-            }
-            if (newest) {
-                c.lastSeqOut = outSeq;
-                c.lastTsOut = outTs;
-                c.lastOutNanos = nowNanos;
-            }
+            c.videoSent(out, codecKind == 1, outSeq, outTs, nowNanos);
         }
         c.packetsSent++;
         c.octetsSent += written - RtpPacket.headerLength(out);
         t.rtpPacketsOut++;
         t.rtpBytesOut += written;
         bridge.sendRtp(t, out);
-    }
-
-    /** Offsets the VP8 picture id and TL0PICIDX (RFC 7741 §4.2) of a rewritten packet, in place. */
-    private static void rewriteVp8(Consumer c, ByteBuf out, boolean newest) {
-        int off = RtpPacket.payloadOffset(out);
-        int len = RtpPacket.payloadLength(out);
-        int pos = Vp8Payload.pictureIdPosition(out, off, len);
-        if (pos >= 0) {
-            int pictureId = (Vp8Payload.pictureIdAt(out, pos) + c.pictureIdOffset) & 0x7FFF;
-            Vp8Payload.setPictureIdAt(out, pos, pictureId);
-            if (newest) {
-                c.lastPictureIdOut = Vp8Payload.pictureIdAt(out, pos);
-            }
-        }
-        int tl0 = Vp8Payload.tl0PicIdxPosition(out, off, len);
-        if (tl0 >= 0) {
-            int value = (out.getUnsignedByte(tl0) + c.tl0PicIdxOffset) & 0xFF;
-            out.setByte(tl0, value);
-            if (newest) {
-                c.lastTl0PicIdxOut = value;
-            }
-        }
     }
 
     /** A decrypted RTCP compound packet from either transport. */
@@ -589,8 +586,8 @@ final class Endpoint implements BridgeEndpoint {
                 case 206 -> onPayloadFeedback(pkt, off, nowNanos);
                 case 205 -> {
                     if (RtcpPacket.fmt(pkt, off) == TransportCcFeedback.FMT) {
-                        if (from == subscribe && subscribeTwccId != 0) {
-                            bwe.onFeedback(pkt, off, nowNanos);
+                        if (from == subscribe && subscribeTwccId != 0 && !bwe.onFeedback(pkt, off, nowNanos)) {
+                            bridge.drop(DropReason.TRANSPORT_CC_REJECTED);
                         }
                     } else {
                         onTransportFeedback(pkt, off, nowNanos);
@@ -657,7 +654,11 @@ final class Endpoint implements BridgeEndpoint {
             Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(pkt, off));
             if (c != null) {
                 c.keyframeRequestsReceived++;
-                c.requestKeyframe(nowNanos);
+                if (c.acceptReceiverKeyframeRequest(nowNanos)) {
+                    c.requestKeyframe(nowNanos);
+                }
+            } else {
+                bridge.drop(DropReason.FEEDBACK_UNKNOWN_SSRC);
             }
         } else if (fmt == 4) { // FIR, RFC 5104 §4.3.1: the media SSRC field is unused, targets are in the FCI
             int n = RtcpPacket.firEntries(pkt, off);
@@ -665,7 +666,9 @@ final class Endpoint implements BridgeEndpoint {
                 Consumer c = consumersBySsrc.get(RtcpPacket.firSsrc(pkt, off, i));
                 if (c != null) {
                     c.keyframeRequestsReceived++;
-                    c.requestKeyframe(nowNanos);
+                    if (c.acceptReceiverKeyframeRequest(nowNanos)) {
+                        c.requestKeyframe(nowNanos);
+                    }
                 }
             }
         }
@@ -677,7 +680,11 @@ final class Endpoint implements BridgeEndpoint {
             return; // transport-cc: issue "Rural links"
         }
         Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(pkt, off));
-        if (c == null || !c.producer.video || c.rtxSsrc == 0 || !c.negotiated) {
+        if (c == null) {
+            bridge.drop(DropReason.FEEDBACK_UNKNOWN_SSRC);
+            return;
+        }
+        if (!c.producer.video || c.rtxSsrc == 0 || !c.negotiated) {
             return;
         }
         c.nacksReceived++;
@@ -694,6 +701,12 @@ final class Endpoint implements BridgeEndpoint {
         }
     }
 
+    /** Retransmissions to this receiver: at most this many per second after a burst of {@link #RTX_BURST}. */
+    static final int RTX_PACKETS_PER_SECOND = 250;
+    static final int RTX_BURST = 100;
+    private int rtxBudget = RTX_BURST;
+    private long rtxBudgetNanos = System.nanoTime();
+
     /** Answers a NACK for {@code seq}, a sequence number of the receiver's (rewritten) stream. */
     private void retransmit(Consumer c, int seq, long nowNanos) {
         Transport t = subscribe;
@@ -701,14 +714,27 @@ final class Endpoint implements BridgeEndpoint {
         if (s == null || !t.isConnected()) {
             return;
         }
-        int inSeq = (seq - c.seqOffset) & 0xFFFF;
-        if (((inSeq - c.switchSeq) & 0xFFFF) >= 0x8000) {
+        int inSeq = c.inputSeq(seq);
+        if (inSeq < 0) {
             return; // before the last layer switch: that packet came from another layer
         }
         ByteBuf cached = s.cache.forResend(inSeq, nowNanos);
         if (cached == null) {
+            bridge.drop(DropReason.NACK_UNANSWERED);
             return;
         }
+        // RFC 4585 §3.4 wants feedback rate-limited; a receiver's NACKs could still ask for far more than its link
+        // (or an attacker's) should get: a token bucket per receiver bounds the retransmissions.
+        long refill = (nowNanos - rtxBudgetNanos) * RTX_PACKETS_PER_SECOND / 1_000_000_000L;
+        if (refill > 0) {
+            rtxBudget = (int) Math.min(RTX_BURST, rtxBudget + refill);
+            rtxBudgetNanos = nowNanos;
+        }
+        if (rtxBudget <= 0) {
+            bridge.drop(DropReason.NACK_RATE_LIMITED);
+            return;
+        }
+        rtxBudget--;
         int canonical = c.producer.canonicalPt[RtpPacket.payloadType(cached)];
         int rtxPt = canonical == MediaCapabilities.PT_VP8 ? MediaCapabilities.PT_VP8_RTX
                 : canonical == MediaCapabilities.PT_H264 ? MediaCapabilities.PT_H264_RTX : -1;
@@ -718,14 +744,14 @@ final class Endpoint implements BridgeEndpoint {
         ByteBuf out = bridge.allocate(cached.readableBytes() + 2 + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
         int transportSeq = twccSeqOut;
         int written = RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq,
-                (RtpPacket.timestamp(cached) + c.tsOffset) & 0xFFFF_FFFFL, c.rtxSsrc, c.extensionIdMap,
+                c.outTimestamp(RtpPacket.timestamp(cached)), c.rtxSsrc, c.extensionIdMap,
                 subscribeTwccId, transportSeq);
         if (subscribeTwccId != 0) {
             twccSeqOut = (transportSeq + 1) & 0xFFFF;
             bwe.onPacketSent(transportSeq, written + 2 + SRTP_OVERHEAD, nowNanos, false);
         }
         if (canonical == MediaCapabilities.PT_VP8) {
-            rewriteVp8(c, out, false);
+            c.rewriteVp8(out, false);
         }
         c.rtxSeq = (c.rtxSeq + 1) & 0xFFFF;
         // RFC 4588 §4: payload = original sequence number, then the original payload (and padding)
@@ -759,8 +785,11 @@ final class Endpoint implements BridgeEndpoint {
                 fb.release();
             }
         }
-        if (probeBytesPerTick > 0 && subscribeTwccId != 0 && subscribe.isConnected()) {
-            sendProbe(probeBytesPerTick, nowNanos);
+        if (probeWanted && nowNanos - nextProbeNanos >= 0 && subscribeTwccId != 0 && subscribe.isConnected()) {
+            // one cluster of about 100 ms of the current estimate, sent back to back (see startProbeCluster)
+            long packets = bwe.estimateBps() / 10 / 8 / PROBE_WIRE_BYTES;
+            sendProbeCluster((int) Math.clamp(packets, PROBE_CLUSTER_MIN, PROBE_CLUSTER_MAX), nowNanos);
+            nextProbeNanos = nowNanos + PROBE_INTERVAL_NANOS;
         }
     }
 
@@ -769,10 +798,12 @@ final class Endpoint implements BridgeEndpoint {
      * consumer's RTX stream, stamped with transport-wide sequence numbers: if they arrive without queuing delay,
      * the estimate grows towards a layer that did not fit yet.
      */
-    private void sendProbe(int bytes, long nowNanos) {
+    private void sendProbeCluster(int packets, long nowNanos) {
         Consumer carrier = null;
         for (Consumer c : consumers) {
-            if (c.active && c.negotiated && c.producer.video && c.rtxSsrc != 0 && c.started()
+            // also while its video is suspended: the RTX SSRC is in the receiver's description, padding is not
+            // decoded, and a suspended receiver is the one that most needs its recovery noticed
+            if (c.active && c.negotiated && c.producer.video && c.rtxSsrc != 0
                     && c.acceptedPt[MediaCapabilities.PT_VP8_RTX]) {
                 carrier = c;
                 break;
@@ -781,7 +812,8 @@ final class Endpoint implements BridgeEndpoint {
         if (carrier == null) {
             return;
         }
-        for (int sent = 0; sent < bytes; sent += PROBE_PACKET_PAYLOAD + 12 + 4 + SRTP_OVERHEAD) {
+        bwe.startProbeCluster();
+        for (int i = 0; i < packets; i++) {
             ByteBuf out = bridge.allocate(12 + 8 + PROBE_PACKET_PAYLOAD + SrtpTransformer.MAX_TRAILER);
             out.writeByte(0xB0); // V=2, P=1, X=1
             out.writeByte(MediaCapabilities.PT_VP8_RTX);
@@ -803,6 +835,12 @@ final class Endpoint implements BridgeEndpoint {
     }
 
     private static final int PROBE_PACKET_PAYLOAD = 240;
+    /** A probe packet on the wire: RTP header, extension, padding, SRTP tag, UDP/IP. */
+    private static final int PROBE_WIRE_BYTES = 12 + 8 + PROBE_PACKET_PAYLOAD + 16 + 8 + 20;
+    private static final int PROBE_CLUSTER_MIN = 8;
+    private static final int PROBE_CLUSTER_MAX = 24;
+    /** How often a held-back receiver is probed: each cluster briefly queues ~100 ms of data on its link. */
+    private static final long PROBE_INTERVAL_NANOS = 2_000_000_000L;
     /** SRTP tag, UDP and IPv4 headers: what a packet costs on the wire beyond its RTP bytes. */
     private static final int SRTP_OVERHEAD = 16 + 8 + 20;
     long probesSent;
@@ -899,6 +937,15 @@ final class Endpoint implements BridgeEndpoint {
         });
     }
 
+    @Override
+    public void setVideoPreference(VideoPreference preference) {
+        bridge.onLoop(() -> {
+            videoPreference = preference == null ? VideoPreference.BALANCED : preference;
+            allocate(System.nanoTime());
+            return null;
+        });
+    }
+
     /** Chooses the layer each received video gets (event loop, a few times a second). */
     void allocate(long nowNanos) {
         if (closed || consumers.isEmpty()) {
@@ -910,17 +957,20 @@ final class Endpoint implements BridgeEndpoint {
                     if (!closed) {
                         listener.videoSuspended(c.producer.owner.id(), suspended);
                     }
-                }));
+                }), videoPreference);
         if (subscribeTwccId == 0 || availableBps == Long.MAX_VALUE) {
-            probeBytesPerTick = 0;
+            probeWanted = false;
             return;
         }
-        // Held back (a layer that flows did not fit, or video is suspended) and the link is clean: probe up to
-        // the next layer with padding, at most half the estimate again, so a recovering rural link is noticed.
+        // Held back (a layer that flows did not fit, or video is suspended) and the link is clean: probe every few
+        // seconds with a short cluster (not continuous padding, which would keep a rural link's queue full), so a
+        // recovering link is noticed.
         long desired = Allocator.desired(consumers, nowNanos);
         boolean heldBack = desired > needed && bwe.lossFraction() < 0.05;
-        long probeBps = heldBack ? Math.min(desired - needed, availableBps / 2) : 0;
-        probeBytesPerTick = (int) (probeBps * SfuBridge.FAST_TICK_MILLIS / 8000);
+        if (heldBack && !probeWanted) {
+            nextProbeNanos = nowNanos + PROBE_INTERVAL_NANOS / 4;
+        }
+        probeWanted = heldBack;
         bwe.setApplicationLimited(!heldBack && needed < availableBps * 9 / 10);
     }
 
@@ -974,6 +1024,9 @@ final class Endpoint implements BridgeEndpoint {
             return;
         }
         closed = true;
+        if (bweTrace != null) {
+            bweTrace.finish();
+        }
         publish.close();
         subscribe.close();
         for (Producer p : producersByMid.values()) {

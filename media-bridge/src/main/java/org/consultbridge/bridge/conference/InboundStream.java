@@ -39,8 +39,18 @@ final class InboundStream {
     long lastKeyframeNanos;
     /** Measured bitrate in bit/s, updated every {@link #RATE_WINDOW_NANOS}. */
     long bitrateBps;
+    /**
+     * Measured frame rate in frames per 100 s (video: packets with the marker bit, the last packet of a frame,
+     * RFC 7741 §4.1), updated with the bit rate; 0 unknown. The allocator's frame-rate preference reads it.
+     */
+    long frameRateCentiHz;
     private long windowStartNanos;
     private long windowBytes;
+    private int windowFrames;
+    /** The highest window bitrate of the last {@link #PEAK_WINDOWS} windows (a ring of window rates). */
+    private final long[] recentBps = new long[PEAK_WINDOWS];
+    private int recentIndex;
+    static final int PEAK_WINDOWS = 20;
 
     InboundStream(Producer producer, int layer, String rid, ByteBufAllocator alloc) {
         this.producer = producer;
@@ -55,16 +65,29 @@ final class InboundStream {
         this.receiveStats = new RtpReceiveStatistics(producer.clockRate);
     }
 
-    void onPacket(int bytes, long nowNanos) {
+    /** One packet of this stream; {@code endOfFrame}: its marker bit (video) ends a frame. */
+    void onPacket(int bytes, boolean endOfFrame, long nowNanos) {
         lastPacketNanos = nowNanos;
         if (nowNanos - windowStartNanos >= RATE_WINDOW_NANOS) {
             long elapsed = nowNanos - windowStartNanos;
-            bitrateBps = windowStartNanos == 0 || elapsed > 4 * RATE_WINDOW_NANOS ? 0
-                    : windowBytes * 8L * 1_000_000_000L / elapsed;
+            boolean valid = windowStartNanos != 0 && elapsed <= 4 * RATE_WINDOW_NANOS;
+            bitrateBps = valid ? windowBytes * 8L * 1_000_000_000L / elapsed : 0;
+            frameRateCentiHz = valid ? windowFrames * 100L * 1_000_000_000L / elapsed : 0;
+            recentBps[recentIndex] = bitrateBps;
+            recentIndex = (recentIndex + 1) % PEAK_WINDOWS;
             windowStartNanos = nowNanos;
             windowBytes = 0;
+            windowFrames = 0;
         }
         windowBytes += bytes;
+        if (endOfFrame) {
+            windowFrames++;
+        }
+    }
+
+    /** The frame rate to compare layers by (frames per 100 s): measured, or 0 when not flowing or unknown. */
+    long frameRate(long nowNanos) {
+        return active(nowNanos) ? frameRateCentiHz : 0;
     }
 
     boolean active(long nowNanos) {
@@ -74,6 +97,27 @@ final class InboundStream {
     /** The bitrate to budget for this layer: measured, or 0 when it is not flowing. */
     long bitrate(long nowNanos) {
         return active(nowNanos) ? bitrateBps : 0;
+    }
+
+    /**
+     * What this layer may need over the next seconds: the highest 2 s average rate of the last 10 s (0 when it is not
+     * flowing). An encoder short of CPU or just after a keyframe sends less for a while; an upgrade budgeted on that
+     * dip would overrun the receiver's link as soon as the encoder recovers, and the switch's keyframe with it.
+     */
+    long peakBitrate(long nowNanos) {
+        if (!active(nowNanos)) {
+            return 0;
+        }
+        // the highest 2 s average (4 windows): a keyframe makes one 500 ms window spike, which says nothing
+        long peak = bitrateBps;
+        for (int i = 0; i < PEAK_WINDOWS; i++) {
+            long sum = 0;
+            for (int k = 0; k < 4; k++) {
+                sum += recentBps[(i + k) % PEAK_WINDOWS];
+            }
+            peak = Math.max(peak, sum / 4);
+        }
+        return peak;
     }
 
     /** Asks the publisher for a keyframe on this stream (PLI, RFC 4585 §6.3.1), at most once per interval. */

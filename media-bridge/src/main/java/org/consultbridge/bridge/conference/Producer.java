@@ -37,6 +37,8 @@ final class Producer {
     final int[] aptByPt = new int[128];
     /** Publisher payload type -> codec kind for keyframe detection: 1 VP8, 2 H264, 0 other. */
     final byte[] codecKind = new byte[128];
+    /** The publisher's Opus payload type (the block type inside its RED packets), or -1. */
+    final int opusPt;
     final int midExtensionId;
     final int ridExtensionId;
     final int repairedRidExtensionId;
@@ -55,6 +57,7 @@ final class Producer {
         Arrays.fill(canonicalPt, PT_NONE);
         Arrays.fill(aptByPt, -1);
         int rate = video ? 90000 : 48000;
+        int opus = -1;
         for (RtpCodec codec : track.codecs()) {
             if (codec.pt() < 0 || codec.pt() > 127) {
                 continue;
@@ -72,9 +75,13 @@ final class Producer {
                 canonicalPt[codec.pt()] = canonical;
                 codecKind[codec.pt()] = (byte) ("VP8".equals(name) ? 1 : "H264".equals(name) ? 2 : 0);
                 rate = codec.clockRate();
+                if ("OPUS".equals(name)) {
+                    opus = codec.pt();
+                }
             }
         }
         this.clockRate = rate;
+        this.opusPt = opus;
         this.midExtensionId = track.extensionIds().getOrDefault(MID_URI, 0);
         this.ridExtensionId = track.extensionIds().getOrDefault(RID_URI, 0);
         this.repairedRidExtensionId = track.extensionIds().getOrDefault(REPAIRED_RID_URI, 0);

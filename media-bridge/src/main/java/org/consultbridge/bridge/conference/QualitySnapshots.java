@@ -25,6 +25,7 @@ final class QualitySnapshots {
     private static final int SWITCHES = 3;
 
     private Map<Object, long[]> seen = new IdentityHashMap<>();
+    private final UplinkLossTotals uplink = new UplinkLossTotals();
     private final long[] totals = new long[6]; // nacks in, rtx, plis in, switches, nacks out, plis out
 
     /** Event loop only. */
@@ -39,14 +40,14 @@ final class QualitySnapshots {
             }
         }
         seen = next;
+        uplink.finish();
         return new QualitySnapshot(now, bound, bytesIn, bytesOut, totals[0], totals[4], totals[1], totals[2],
                 totals[5], totals[3], iceFailures, dtlsFailures, List.copyOf(out));
     }
 
     private QualitySnapshot.EndpointQuality endpoint(Conference conf, Endpoint e, long now, Map<Object, long[]> next) {
         double upJitter = -1;
-        long expected = 0;
-        long lost = 0;
+        long[] uplinkTotals = uplink.endpoint(e);
         long publishBps = 0;
         for (Producer p : e.producers()) {
             for (InboundStream s : p.streams) {
@@ -56,9 +57,8 @@ final class QualitySnapshots {
                     if (!p.video) { // video's RTP jitter mostly measures frame pacing: audio's is the link's
                         upJitter = Math.max(upJitter, s.receiveStats.jitterRtpUnits() * 1000.0 / p.clockRate);
                     }
-                    long l = Math.max(0, s.receiveStats.cumulativeLost());
-                    lost += l;
-                    expected += s.receiveStats.packetsReceived() + l;
+                    uplink.stream(uplinkTotals, s.receiveStats, s.receiveStats.packetsExpected(),
+                            s.receiveStats.lostBeforeRepair());
                 }
             }
         }
@@ -110,7 +110,7 @@ final class QualitySnapshots {
         return new QualitySnapshot.EndpointQuality(conf.id, e.id(), e.publish.state, sub.state,
                 e.publish.connectedAtNanos,
                 e.publish.rtpBytesIn, sub.rtpBytesOut, e.availableBps == Long.MAX_VALUE ? -1 : e.availableBps,
-                worstLoss < 0 ? -1 : worstLoss / 256.0, downJitter, rtt, upJitter, expected, lost, publishBps,
+                worstLoss < 0 ? -1 : worstLoss / 256.0, downJitter, rtt, upJitter, uplinkTotals[0], uplinkTotals[1], publishBps,
                 receiveBps, nacks, rtx, plis, List.copyOf(videos));
     }
 

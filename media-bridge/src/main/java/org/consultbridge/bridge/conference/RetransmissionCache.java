@@ -48,9 +48,12 @@ final class RetransmissionCache {
         lastResent[i] = 0;
     }
 
-    boolean contains(int seq, long nowNanos) {
-        int i = seq & (SIZE - 1);
-        return seqs[i] == seq && nowNanos - arrival[i] < MAX_AGE_NANOS;
+    /**
+     * Whether the packet with {@code seq} is here, however old: a retransmission of it (the sender's NACK answer, or
+     * libwebrtc's probing with old packets on RTX) must not be forwarded a second time.
+     */
+    boolean contains(int seq) {
+        return seqs[seq & (SIZE - 1)] == seq;
     }
 
     /** The cached packet for {@code seq} if it is fresh and was not just resent; null otherwise. */

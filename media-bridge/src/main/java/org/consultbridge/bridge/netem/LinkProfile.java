@@ -22,6 +22,8 @@ public record LinkProfile(String name, int rateKbps, int delayMillis, int jitter
     public static final LinkProfile RURAL_WEAK = new LinkProfile("rural-weak", 384, 75, 20, 2.0, 1, 400);
     /** 128 kbit/s, 300 ms RTT, 5 % loss: EDGE mobile, the worst the rooms see. */
     public static final LinkProfile EDGE = new LinkProfile("edge", 128, 150, 0, 5.0, 1, 600);
+    /** rural-weak with its loss in bursts (3 %, 4 packets on average): a radio link fading in and out. */
+    public static final LinkProfile RURAL_BURSTY = new LinkProfile("rural-bursty", 384, 75, 20, 3.0, 4, 400);
     /** 20 Mbit/s, 20 ms RTT, no loss. */
     public static final LinkProfile GOOD = new LinkProfile("good", 20_000, 10, 0, 0, 1, 200);
 
@@ -36,8 +38,10 @@ public record LinkProfile(String name, int rateKbps, int delayMillis, int jitter
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "rural-weak" -> RURAL_WEAK;
             case "edge" -> EDGE;
+            case "rural-bursty" -> RURAL_BURSTY;
             case "good" -> GOOD;
-            default -> throw new IllegalArgumentException("unknown link profile " + name + " (rural-weak, edge, good)");
+            default -> throw new IllegalArgumentException("unknown link profile " + name
+                    + " (rural-weak, rural-bursty, edge, good)");
         };
     }
 

@@ -19,6 +19,7 @@ public final class LinkShaper {
     private long lastDelivery;
     private boolean inBurst;
     private long dropped;
+    private long queueDropped;
     private long passed;
 
     public LinkShaper(LinkProfile profile, RandomGenerator random) {
@@ -47,6 +48,7 @@ public final class LinkShaper {
             long start = Math.max(nowNanos, linkFreeAt);
             if (start - nowNanos > p.queueMillis() * 1_000_000L) {
                 dropped++;
+                queueDropped++;
                 return DROPPED; // the queue is full
             }
             linkFreeAt = start + bytes * 8L * 1_000_000L / p.rateKbps();
@@ -80,6 +82,11 @@ public final class LinkShaper {
 
     public long dropped() {
         return dropped;
+    }
+
+    /** Of {@link #dropped()}, those dropped because the bottleneck's queue was full (the rest: random loss). */
+    public long queueDropped() {
+        return queueDropped;
     }
 
     public long passed() {

@@ -16,6 +16,8 @@ public final class MediaCapabilities {
     public static final int PT_VP8_RTX = 97;
     public static final int PT_H264 = 102;
     public static final int PT_H264_RTX = 103;
+    /** Audio redundancy (RFC 2198) around Opus, as Chromium offers it: {@code red/48000/2}, fmtp {@code 111/111}. */
+    public static final int PT_RED = 63;
 
     public static final String EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
     public static final String EXT_RID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
@@ -32,22 +34,36 @@ public final class MediaCapabilities {
 
     private final boolean simulcast;
     private final boolean transportCc;
+    private final boolean audioRed;
 
-    private MediaCapabilities(boolean simulcast, boolean transportCc) {
+    private MediaCapabilities(boolean simulcast, boolean transportCc, boolean audioRed) {
         this.simulcast = simulcast;
         this.transportCc = transportCc;
+        this.audioRed = audioRed;
     }
 
     public static MediaCapabilities defaults() {
-        return new MediaCapabilities(false, false);
+        return new MediaCapabilities(false, false, false);
     }
 
     public MediaCapabilities withSimulcast(boolean on) {
-        return new MediaCapabilities(on, transportCc);
+        return new MediaCapabilities(on, transportCc, audioRed);
     }
 
     public MediaCapabilities withTransportCc(boolean on) {
-        return new MediaCapabilities(simulcast, on);
+        return new MediaCapabilities(simulcast, on, audioRed);
+    }
+
+    /**
+     * Audio RED (RFC 2198): publishers that offer it are asked to send it (it is put first in the answer, which is
+     * how Chromium chooses its send codec), subscribers are offered it next to plain Opus.
+     */
+    public MediaCapabilities withAudioRed(boolean on) {
+        return new MediaCapabilities(simulcast, transportCc, on);
+    }
+
+    public boolean audioRed() {
+        return audioRed;
     }
 
     public boolean simulcast() {
@@ -64,6 +80,7 @@ public final class MediaCapabilities {
             case "OPUS" -> PT_OPUS;
             case "VP8" -> PT_VP8;
             case "H264" -> PT_H264;
+            case "RED" -> PT_RED; // audio only: video RED (ulpfec) is never accepted
             default -> -1;
         };
     }

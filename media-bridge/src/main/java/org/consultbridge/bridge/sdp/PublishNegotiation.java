@@ -117,13 +117,18 @@ public final class PublishNegotiation {
         }
         List<RtpCodec> chosen = new ArrayList<>();
         int h264 = video ? bestH264(m.codecs()) : -1;
+        int opus = -1;
         for (RtpCodec c : m.codecs()) {
             String name = c.name().toUpperCase(Locale.ROOT);
             boolean take;
             if (video) {
                 take = name.equals("VP8") || c.pt() == h264;
             } else {
-                take = name.equals("OPUS") && c.clockRate() == 48000 && c.channels() == 2;
+                take = name.equals("OPUS") && c.clockRate() == 48000 && c.channels() == 2 && opus < 0;
+                if (take) {
+                    opus = c.pt();
+                    c = withDtx(c);
+                }
             }
             if (take) {
                 chosen.add(filterFeedback(c, caps, video));
@@ -132,6 +137,7 @@ public final class PublishNegotiation {
         if (chosen.isEmpty()) {
             return null;
         }
+        RtpCodec red = !video && caps.audioRed() ? audioRed(m.codecs(), opus) : null;
         // RFC 4588: keep an RTX payload type only when its associated payload type was taken
         for (RtpCodec c : m.codecs()) {
             if (c.isRtx() && chosen.stream().anyMatch(x -> x.pt() == c.apt() && !x.isRtx())) {
@@ -141,6 +147,10 @@ public final class PublishNegotiation {
         // keep the offer's order of formats
         List<Integer> order = m.payloadTypes();
         chosen.sort((x, y) -> Integer.compare(order.indexOf(x.pt()), order.indexOf(y.pt())));
+        if (red != null) {
+            // first: the answerer's preferred format is the one the browser sends (RFC 3264 §6.1), so it sends RED
+            chosen.add(0, red);
+        }
         Map<String, Integer> ext = new LinkedHashMap<>();
         for (ExtMap e : m.extensions()) {
             if (caps.acceptsOnPublish(e.uri(), video)) {
@@ -168,6 +178,40 @@ public final class PublishNegotiation {
             }
         }
         return baseline;
+    }
+
+    /**
+     * Chromium's audio RED: {@code red/48000/2} whose fmtp lists only the Opus payload type ({@code 111/111}: the
+     * primary and one redundant block, RFC 2198 §5 with the format of RFC 2198 §3), or null.
+     */
+    private static RtpCodec audioRed(List<RtpCodec> codecs, int opus) {
+        if (opus < 0) {
+            return null;
+        }
+        for (RtpCodec c : codecs) {
+            if (c.name().equalsIgnoreCase("RED") && c.clockRate() == 48000 && c.fmtp().size() == 1) {
+                String[] pts = c.fmtp().keySet().iterator().next().split("/");
+                boolean onlyOpus = pts.length >= 2;
+                for (String p : pts) {
+                    onlyOpus &= p.trim().equals(String.valueOf(opus));
+                }
+                if (onlyOpus) {
+                    return new RtpCodec(c.pt(), c.name(), c.clockRate(), c.channels(), c.fmtp(), List.of());
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Opus as the publisher offered it, with in-band FEC and DTX asked for: a sender reads these from the remote
+     * description (RFC 7587 §7: useinbandfec, usedtx are the receiver's wishes).
+     */
+    private static RtpCodec withDtx(RtpCodec c) {
+        Map<String, String> fmtp = new LinkedHashMap<>(c.fmtp());
+        fmtp.put("useinbandfec", "1");
+        fmtp.put("usedtx", "1");
+        return new RtpCodec(c.pt(), c.name(), c.clockRate(), c.channels(), fmtp, c.rtcpFb());
     }
 
     private static RtpCodec filterFeedback(RtpCodec c, MediaCapabilities caps, boolean video) {

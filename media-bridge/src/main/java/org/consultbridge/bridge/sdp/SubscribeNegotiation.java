@@ -32,7 +32,7 @@ public final class SubscribeNegotiation {
             String formats = video
                     ? MediaCapabilities.PT_VP8 + " " + MediaCapabilities.PT_VP8_RTX + " " + MediaCapabilities.PT_H264
                     + " " + MediaCapabilities.PT_H264_RTX
-                    : String.valueOf(MediaCapabilities.PT_OPUS);
+                    : MediaCapabilities.PT_OPUS + (caps.audioRed() ? " " + MediaCapabilities.PT_RED : "");
             w.line("m=" + t.kind() + " " + (t.active() ? 9 : 0) + " UDP/TLS/RTP/SAVPF " + formats);
             w.transport(local, "actpass");
             w.line("a=mid:" + t.mid());
@@ -60,6 +60,11 @@ public final class SubscribeNegotiation {
                 opus.put("minptime", "10");
                 opus.put("useinbandfec", "1");
                 w.codec(MediaCapabilities.PT_OPUS, "opus", 48000, 2, opus, fb);
+                if (caps.audioRed()) {
+                    // RFC 2198 §5: the block formats; a subscriber that leaves RED out gets the primary Opus only
+                    w.codec(MediaCapabilities.PT_RED, "red", 48000, 2,
+                            Map.of(MediaCapabilities.PT_OPUS + "/" + MediaCapabilities.PT_OPUS, ""), List.of());
+                }
             }
             if (t.active()) {
                 if (t.rtxSsrc() != 0) {

@@ -32,7 +32,10 @@ public final class SrtpTransformer {
         // jitsi-srtp otherwise benchmarks every AES provider at start (slow, noisy); SunJCE's AES-NI path is as
         // fast as its OpenSSL JNI binding on this kind of machine (MACHINE-NOTES), so take it directly.
         Aes.setFactoryClassName("org.jitsi.srtp.crypto.Aes$SunJCECipherFactory");
-        JITSI_LOGGER.setLevelWarn();
+        // jitsi-srtp logs every refused packet (a replay, a failed authentication) at SEVERE, on the event loop:
+        // one log line per packet that anyone on the network can send (or the network duplicate). Every refusal is
+        // reported by the return value and counted under a DropReason instead.
+        JITSI_LOGGER.setLevelOff();
     }
 
     private final SrtpContextFactory sendFactory;

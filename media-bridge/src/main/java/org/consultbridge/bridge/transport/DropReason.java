@@ -37,8 +37,22 @@ public enum DropReason {
     RTX_PADDING("rtx-padding"),
     /** A video packet the bridge already has (a retransmission that arrived twice). */
     DUPLICATE("duplicate"),
+    /** A retransmitted video packet too old for the bridge to know whether it forwarded it already. */
+    RTX_LATE("rtx-late"),
+    /** Audio RED (RFC 2198) whose block headers do not fit the payload or name another codec than Opus. */
+    RED_MALFORMED("red-malformed"),
+    /** RTCP feedback (NACK, PLI, FIR, report block) about an SSRC this endpoint does not receive. */
+    FEEDBACK_UNKNOWN_SSRC("feedback-unknown-ssrc"),
+    /** Transport-cc feedback that is malformed or reports nothing the bridge sent (e.g. far past or future). */
+    TRANSPORT_CC_REJECTED("transport-cc-rejected"),
+    /** A NACKed packet the cache no longer (or never) had: too old, or a sequence number never sent. */
+    NACK_UNANSWERED("nack-unanswered"),
+    /** A NACKed packet not resent because the receiver's retransmission budget was spent (a NACK storm). */
+    NACK_RATE_LIMITED("nack-rate-limited"),
     /** Datagram larger than the receive buffer (truncated by the socket). */
     OVERSIZED("oversized"),
+    /** A datagram that made the bridge's own code throw: a bug (logged at debug level), never expected. */
+    INTERNAL_ERROR("internal-error"),
 
     // ICE-TCP (RFC 6544). The reasons below count TCP connections the bridge closed, except TCP_CONGESTED, which
     // counts packets; the frame that made the bridge close a connection is also counted under its own reason above.

@@ -33,6 +33,10 @@ class SendSideBandwidthEstimatorTest {
         long demandBps = 50_000_000;
         boolean pacedAtEstimate = true;
         int queueLimitPackets = 100_000;
+        /** Every this many µs a probe cluster of {@link #probePackets} goes out back to back (0: never). */
+        long probeEveryUs;
+        int probePackets = 12;
+        long nextProbeUs;
 
         long nowUs;
         int seq;
@@ -63,6 +67,17 @@ class SendSideBandwidthEstimatorTest {
                         feedback.add(new Object[]{nowUs + baseDelayUs, b});
                     }
                     nextFeedbackUs += TransportCcReceiver.RECOMMENDED_INTERVAL_MS * 1000L;
+                }
+                if (probeEveryUs > 0 && nowUs >= nextProbeUs) {
+                    nextProbeUs = nowUs + probeEveryUs;
+                    est.startProbeCluster();
+                    for (int i = 0; i < probePackets; i++) {
+                        int s = seq++ & 0xFFFF;
+                        est.onPacketSent(s, PACKET, nowUs * 1000, true);
+                        if (random.nextDouble() >= lossRate && queue.size() < queueLimitPackets) {
+                            queue.add(new long[]{s, nowUs});
+                        }
+                    }
                 }
                 double rate = pacedAtEstimate ? Math.min(est.estimateBps(), demandBps) : demandBps;
                 nextSendUs = Math.max(nextSendUs, nowUs);
@@ -122,6 +137,12 @@ class SendSideBandwidthEstimatorTest {
         }
     }
 
+    /** These scenarios start where the estimator started before probing existed: 1 Mbit/s, no probes. */
+    static SendSideBandwidthEstimator startingAt1M() {
+        return new SendSideBandwidthEstimator(1_000_000, SendSideBandwidthEstimator.DEFAULT_MIN_BPS,
+                SendSideBandwidthEstimator.DEFAULT_MAX_BPS);
+    }
+
     @Test
     void settlesNearA500kBottleneck() {
         Sim sim = new Sim(new SendSideBandwidthEstimator(), 1);
@@ -165,7 +186,7 @@ class SendSideBandwidthEstimatorTest {
 
     @Test
     void lowLossDoesNotLowerTheEstimate() {
-        Sim sim = new Sim(new SendSideBandwidthEstimator(), 4);
+        Sim sim = new Sim(startingAt1M(), 4);
         sim.lossRate = 0.01;
         sim.demandBps = 2_000_000;
         sim.run(15_000_000);
@@ -174,7 +195,7 @@ class SendSideBandwidthEstimatorTest {
 
     @Test
     void growsOnAnUnconstrainedLink() {
-        Sim sim = new Sim(new SendSideBandwidthEstimator(), 5);
+        Sim sim = new Sim(startingAt1M(), 5);
         sim.demandBps = 3_000_000;
         sim.jitterUs = 5_000;
         sim.run(15_000_000);
@@ -185,10 +206,10 @@ class SendSideBandwidthEstimatorTest {
 
     @Test
     void doesNotRunAwayWhenApplicationLimited() {
-        Sim sim = new Sim(new SendSideBandwidthEstimator(), 6);
+        Sim sim = new Sim(startingAt1M(), 6);
         sim.demandBps = 300_000; // the bridge has only 300 kbit/s to send
         sim.run(30_000_000);
-        assertThat(sim.est.estimateBps()).isLessThanOrEqualTo(SendSideBandwidthEstimator.DEFAULT_START_BPS);
+        assertThat(sim.est.estimateBps()).isLessThanOrEqualTo(1_000_000L);
         assertThat(sim.est.acknowledgedBps()).isBetween(270_000L, 330_000L);
 
         SendSideBandwidthEstimator low = new SendSideBandwidthEstimator(100_000, 30_000, 20_000_000);
@@ -197,6 +218,35 @@ class SendSideBandwidthEstimatorTest {
         sim2.demandBps = 300_000;
         sim2.run(30_000_000);
         assertThat(low.estimateBps()).as("grows to what is sent, not beyond 2×").isBetween(300_000L, 600_000L);
+    }
+
+    @Test
+    void probeClustersFindABetterLinkWithinSecondsAndNoMoreThanItCarries() {
+        // 150 kbit/s of audio and a suspended video held back (so not application limited: Endpoint probes only
+        // then), estimate 100 kbit/s; the link carries 2 Mbit/s
+        SendSideBandwidthEstimator est = new SendSideBandwidthEstimator(100_000, 30_000, 20_000_000);
+        Sim sim = new Sim(est, 9);
+        sim.pacedAtEstimate = false;
+        sim.demandBps = 150_000;
+        sim.capacityBps = 2_000_000;
+        sim.probeEveryUs = 2_000_000;
+        sim.run(6_500_000);
+        assertThat(est.probeResults()).as("clusters evaluated").isGreaterThanOrEqualTo(3);
+        assertThat(est.lastProbeResultBps()).as("a cluster's receive rate is the bottleneck's")
+                .isBetween(1_600_000L, 2_400_000L);
+        assertThat(est.estimateBps()).as("after three probes").isGreaterThan(1_000_000L)
+                .isLessThanOrEqualTo(2_000_000L);
+
+        // the same on a 384 kbit/s link: probes do not lift the estimate above what the link carries
+        SendSideBandwidthEstimator rural = new SendSideBandwidthEstimator(100_000, 30_000, 20_000_000);
+        Sim sim2 = new Sim(rural, 10);
+        sim2.pacedAtEstimate = false;
+        sim2.demandBps = 150_000;
+        sim2.capacityBps = 384_000;
+        sim2.probeEveryUs = 2_000_000;
+        sim2.run(10_500_000);
+        assertThat(rural.lastProbeResultBps()).isBetween(300_000L, 470_000L);
+        assertThat(rural.estimateBps()).isBetween(250_000L, 384_000L);
     }
 
     @Test

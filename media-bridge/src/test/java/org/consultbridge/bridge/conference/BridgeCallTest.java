@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.consultbridge.bridge.BridgeConfig;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.bridge.api.EndpointListener;
@@ -27,6 +28,7 @@ import org.consultbridge.bridge.sdp.SessionDescription;
 import org.consultbridge.bridge.stun.StunMessageBuilder;
 import org.consultbridge.bridge.sdp.ClientSdp;
 import org.consultbridge.bridge.testpeer.TestPeer;
+import org.consultbridge.bridge.transport.DropReason;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,7 +69,13 @@ class BridgeCallTest {
         }
 
         void publish() throws Exception {
-            String answer = endpoint.acceptPublishOffer(ClientSdp.publishOffer(pub.transport(), audioSsrc, videoSsrc, videoSsrc + 1));
+            publish(UnaryOperator.identity());
+        }
+
+        /** Publishes with {@code edit} applied to the browser-like offer; returns the bridge's answer. */
+        String publish(UnaryOperator<String> edit) throws Exception {
+            String answer = endpoint.acceptPublishOffer(
+                    edit.apply(ClientSdp.publishOffer(pub.transport(), audioSsrc, videoSsrc, videoSsrc + 1)));
             assertThat(answer).contains("a=ice-lite").contains("a=setup:passive");
             pub.setRemoteDescription(answer);
             assertThat(pub.connectivityCheck().xorMappedAddress().getPort())
@@ -75,14 +83,20 @@ class BridgeCallTest {
             pub.handshake();
             await().atMost(Duration.ofSeconds(3))
                     .until(() -> endpoint.stats().publishState() == TransportState.CONNECTED);
+            return answer;
         }
 
         String subscribe() throws Exception {
+            return subscribe(UnaryOperator.identity());
+        }
+
+        /** Subscribes answering with {@code edit} applied to the browser-like answer; returns the bridge's offer. */
+        String subscribe(UnaryOperator<String> edit) throws Exception {
             await().atMost(Duration.ofSeconds(5)).until(() -> renegotiations.get() > 0);
             Optional<String> offer = endpoint.createSubscribeOffer();
             assertThat(offer).isPresent();
             sub.setRemoteDescription(offer.get());
-            endpoint.acceptSubscribeAnswer(ClientSdp.subscribeAnswer(sub.transport(), offer.get()));
+            endpoint.acceptSubscribeAnswer(edit.apply(ClientSdp.subscribeAnswer(sub.transport(), offer.get())));
             sub.connectivityCheck();
             sub.handshake();
             // the client has the server's Finished; the bridge installs its keys a moment later, on its loop
@@ -214,6 +228,69 @@ class BridgeCallTest {
             off += RtcpPacket.lengthBytes(rb, off);
         }
         return false;
+    }
+
+    /** One redundant block (timestamp offset 960, RFC 2198 §3) and the primary, both of payload type {@code pt}. */
+    static byte[] red(int pt, byte[] redundant, byte[] primary) {
+        ByteBuffer b = ByteBuffer.allocate(5 + redundant.length + primary.length);
+        b.put((byte) (0x80 | pt)).putShort((short) (960 << 2 | redundant.length >> 8)).put((byte) redundant.length)
+                .put((byte) pt).put(redundant).put(primary);
+        return b.array();
+    }
+
+    static byte[] payloadOf(byte[] packet) {
+        var buf = Unpooled.wrappedBuffer(packet);
+        byte[] payload = new byte[RtpPacket.payloadLength(buf)];
+        buf.getBytes(RtpPacket.payloadOffset(buf), payload);
+        return payload;
+    }
+
+    @Test
+    void audioRedReachesSubscribersThatTookItAndThePrimaryOpusTheOthers() throws Exception {
+        try (Participant room = new Participant("room", 1111, 2222);
+             Participant doctor = new Participant("doctor", 3333, 4444);
+             Participant guest = new Participant("guest", 5555, 6666)) {
+            // a Firefox-like publisher: Opus on 109, RED on 63 around it
+            String answer = room.publish(o -> o.replace("m=audio 9 UDP/TLS/RTP/SAVPF 111 0", "m=audio 9 UDP/TLS/RTP/SAVPF 109 63 0")
+                    .replace("a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n",
+                            "a=rtpmap:109 opus/48000/2\r\na=fmtp:109 minptime=10;useinbandfec=1\r\n"
+                                    + "a=rtpmap:63 red/48000/2\r\na=fmtp:63 109/109\r\n"));
+            assertThat(answer).as("RED first, so the browser sends it; Opus with FEC and DTX")
+                    .contains("m=audio 9 UDP/TLS/RTP/SAVPF 63 109\r\n").contains("a=fmtp:63 109/109")
+                    .contains("useinbandfec=1").contains("usedtx=1");
+            String toDoctor = doctor.subscribe();
+            assertThat(toDoctor).contains("a=rtpmap:63 red/48000/2").contains("a=fmtp:63 111/111");
+            String toGuest = guest.subscribe(a -> a.replace("m=audio 9 UDP/TLS/RTP/SAVPF 111 63", "m=audio 9 UDP/TLS/RTP/SAVPF 111")
+                    .replace("a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n", ""));
+            long audioToDoctor = ssrcOfMid(toDoctor, "audio");
+            long audioToGuest = ssrcOfMid(toGuest, "audio");
+
+            byte[] previous = new byte[30];
+            byte[] primary = new byte[40];
+            new Random(2).nextBytes(previous);
+            new Random(3).nextBytes(primary);
+            room.pub.sendRtp(rtp(63, 300, 96_000, room.audioSsrc, red(109, previous, primary), false));
+            byte[] atDoctor = awaitPacket(doctor.sub, audioToDoctor, -1);
+            byte[] atGuest = awaitPacket(guest.sub, audioToGuest, -1);
+            assertThat(atDoctor).as("RED to the doctor").isNotNull();
+            assertThat(RtpPacket.payloadType(Unpooled.wrappedBuffer(atDoctor))).isEqualTo(63);
+            assertThat(payloadOf(atDoctor)).as("blocks renamed to the doctor's Opus payload type")
+                    .isEqualTo(red(111, previous, primary));
+            assertThat(atGuest).as("primary Opus to the guest").isNotNull();
+            assertThat(RtpPacket.payloadType(Unpooled.wrappedBuffer(atGuest))).isEqualTo(111);
+            assertThat(RtpPacket.timestamp(Unpooled.wrappedBuffer(atGuest))).isEqualTo(96_000);
+            assertThat(payloadOf(atGuest)).isEqualTo(primary);
+
+            // block lengths beyond the payload, and a block of another codec: dropped, counted, nothing forwarded
+            long before = bridge.stats().droppedByReason().getOrDefault(DropReason.RED_MALFORMED.label(), 0L);
+            byte[] bad = red(109, previous, primary);
+            bad[3] = (byte) 0xFF;
+            room.pub.sendRtp(rtp(63, 301, 96_960, room.audioSsrc, bad, false));
+            room.pub.sendRtp(rtp(63, 302, 97_920, room.audioSsrc, red(0, previous, primary), false));
+            await().atMost(Duration.ofSeconds(3)).until(() ->
+                    bridge.stats().droppedByReason().getOrDefault(DropReason.RED_MALFORMED.label(), 0L) == before + 2);
+            assertThat(doctor.sub.pollRtp(300)).isNull();
+        }
     }
 
     @Test
@@ -456,6 +533,71 @@ class BridgeCallTest {
                         && RtpPacket.sequenceNumber(Unpooled.wrappedBuffer(p)) == 200;
             }
             assertThat(got).isTrue();
+        }
+    }
+
+    @Test
+    void nackStormsAndBadFeedbackAreBoundedAndCountedWhileTheCallGoesOn() throws Exception {
+        try (Participant a = new Participant("room", 1111, 2222);
+             Participant b = new Participant("doctor", 3333, 4444)) {
+            a.publish();
+            b.publish();
+            String offerToB = b.subscribe();
+            long videoToB = ssrcOfMid(offerToB, "video");
+            long rtxToB = rtxSsrcOf(offerToB);
+            long audioToB = ssrcOfMid(offerToB, "audio");
+            a.pub.sendRtp(rtp(96, 1000, 90_000, a.videoSsrc, vp8Keyframe(), false));
+            for (int i = 1; i < 300; i++) {
+                a.pub.sendRtp(rtp(96, 1000 + i, 90_000 + 3000L * (i / 3), a.videoSsrc, vp8Delta(i & 0xFF), i % 3 == 2));
+            }
+            assertThat(awaitPacket(b.sub, videoToB, 1299)).isNotNull();
+            b.sub.drainRtp();
+            Map<String, Long> before = bridge.stats().droppedByReason();
+
+            // a storm: 100 NACKs, each asking for 17 cached packets, all at once (1700 requests)
+            for (int i = 0; i < 100; i++) {
+                byte[] nack = new byte[16];
+                int pid = 1000 + (i * 17) % 280;
+                RtcpWriter.writeNack(Unpooled.wrappedBuffer(nack).clear(), 0xABCDL, videoToB,
+                        java.util.stream.IntStream.range(pid, pid + 17).toArray(), 17);
+                b.sub.sendRtcp(nack);
+            }
+            // feedback about an SSRC the doctor does not receive, NACKs for sequence numbers never sent,
+            // and transport-cc feedback that is garbage
+            byte[] pli = new byte[12];
+            RtcpWriter.writePli(Unpooled.wrappedBuffer(pli).clear(), 0xABCDL, 0x5EADBEEFL);
+            b.sub.sendRtcp(pli);
+            byte[] future = new byte[16];
+            RtcpWriter.writeNack(Unpooled.wrappedBuffer(future).clear(), 0xABCDL, videoToB, new int[] {40_000}, 1);
+            b.sub.sendRtcp(future);
+            byte[] twcc = new byte[24];
+            new Random(5).nextBytes(twcc);
+            twcc[0] = (byte) 0x8F; // V=2, FMT 15
+            twcc[1] = (byte) 205;
+            twcc[2] = 0;
+            twcc[3] = 5;
+            b.sub.sendRtcp(twcc);
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> {
+                Map<String, Long> d = bridge.stats().droppedByReason();
+                return d.get("nack-rate-limited") - before.get("nack-rate-limited") > 0
+                        && d.get("feedback-unknown-ssrc") > before.get("feedback-unknown-ssrc")
+                        && d.get("nack-unanswered") > before.get("nack-unanswered");
+            });
+            Thread.sleep(300);
+            int rtx = 0;
+            for (byte[] p : b.sub.drainRtp()) {
+                if (RtpPacket.ssrc(Unpooled.wrappedBuffer(p)) == rtxToB) {
+                    rtx++;
+                }
+            }
+            // ~300 distinct cached packets were asked for: unlimited, all would go out again
+            assertThat(rtx).as("retransmissions for 1700 requests: the burst budget (and a refill of some ms)")
+                    .isBetween(50, Endpoint.RTX_BURST + 50);
+
+            // the call goes on
+            a.pub.sendRtp(rtp(111, 700, 9600, a.audioSsrc, new byte[50], false));
+            assertThat(awaitPacket(b.sub, audioToB, 700)).as("audio after the storm").isNotNull();
         }
     }
 

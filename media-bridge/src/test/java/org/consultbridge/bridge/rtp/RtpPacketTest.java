@@ -125,6 +125,39 @@ class RtpPacketTest {
         assertThat(Vp8Payload.isKeyframe(hex("90"), 0, 1)).as("truncated").isFalse();
     }
 
+    /**
+     * Issue #8: with end-to-end encryption the web client leaves the first 10 bytes of a VP8 keyframe and 3 of a
+     * delta frame in the clear (RFC 6386 §9.1: frame tag, start code, size) and encrypts the rest; the payload
+     * descriptor (RFC 7741 §4.2) is written by the packetizer after the transform. Keyframe detection must read
+     * only those: the answer does not change whatever the encrypted bytes are, and one byte after the descriptor
+     * is enough.
+     */
+    @Test
+    void vp8KeyframeDetectionReadsOnlyBytesTheEncryptionLeavesInTheClear() {
+        Random random = new Random(8);
+        String descriptor = "90e081230540"; // X=1 I L T, S=1: first packet of a frame
+        for (boolean key : new boolean[] {true, false}) {
+            String clear = key ? "50 02 00 9d 01 2a 80 02 68 01" : "51 02 00";
+            for (int i = 0; i < 200; i++) {
+                byte[] cipher = new byte[1 + random.nextInt(60)];
+                random.nextBytes(cipher);
+                ByteBuf pkt = hex(descriptor + clear + HexFormat.of().formatHex(cipher));
+                assertThat(Vp8Payload.isKeyframe(pkt, 0, pkt.readableBytes())).isEqualTo(key);
+                assertThat(Vp8Payload.pictureId(pkt, 0, pkt.readableBytes())).isEqualTo(0x0123);
+                assertThat(Vp8Payload.tl0PicIdx(pkt, 0, pkt.readableBytes())).isEqualTo(5);
+            }
+            ByteBuf firstByteOnly = hex(descriptor + clear.substring(0, 2));
+            assertThat(Vp8Payload.isKeyframe(firstByteOnly, 0, firstByteOnly.readableBytes())).isEqualTo(key);
+        }
+        // a continuation packet (S=0) of a keyframe carries only ciphertext: never taken for a keyframe start
+        for (int i = 0; i < 200; i++) {
+            byte[] cipher = new byte[1 + random.nextInt(60)];
+            random.nextBytes(cipher);
+            ByteBuf pkt = hex("80e081230540" + HexFormat.of().formatHex(cipher));
+            assertThat(Vp8Payload.isKeyframe(pkt, 0, pkt.readableBytes())).isFalse();
+        }
+    }
+
     @Test
     void h264KeyframesInSingleNalStapAAndFuA() {
         assertThat(H264Payload.isKeyframe(hex("65 88"), 0, 2)).as("IDR").isTrue();

@@ -182,6 +182,53 @@ class SrtpTransformerTest {
         assertThat(bytes(b)).isEqualTo(rr);
     }
 
+    /**
+     * Issue #7: a refused packet is counted by the caller, never logged. jitsi-srtp logs replays and failed
+     * authentications at SEVERE (through java.util.logging), which anyone on the network could turn into one log
+     * line per packet on the event loop.
+     */
+    @ParameterizedTest
+    @EnumSource(SrtpProfile.class)
+    void refusedPacketsAreNotLogged(SrtpProfile profile) {
+        java.util.List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    records.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.addHandler(capture);
+        try {
+            SrtpKeys k = keys(profile, 17);
+            SrtpTransformer client = SrtpTransformer.create(k, DtlsRole.CLIENT);
+            SrtpTransformer server = SrtpTransformer.create(k, DtlsRole.SERVER);
+            ByteBuf b = buf(rtp(9, 0xCAFEL, 300, 3));
+            client.protectRtp(b);
+            byte[] wire = bytes(b);
+            assertThat(server.unprotectRtp(buf(wire))).isTrue();
+            for (int i = 0; i < 20; i++) {
+                assertThat(server.unprotectRtp(buf(wire))).as("replay").isFalse();
+                byte[] tampered = wire.clone();
+                tampered[wire.length - 1] ^= (byte) (i + 1);
+                assertThat(server.unprotectRtp(buf(tampered))).as("forged").isFalse();
+            }
+            assertThat(records).extracting(java.util.logging.LogRecord::getMessage).isEmpty();
+        } finally {
+            root.removeHandler(capture);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(SrtpProfile.class)
     void tamperedReplayedAndTruncatedPacketsAreRefusedWithoutExceptions(SrtpProfile profile) {

@@ -213,7 +213,16 @@ public final class TestPeer implements AutoCloseable {
     }
 
     /** Protects and sends one RTP packet. */
-    public synchronized void sendRtp(byte[] plain) throws IOException {
+    public void sendRtp(byte[] plain) throws IOException {
+        send(protectRtp(plain));
+    }
+
+    public void sendRtcp(byte[] plain) throws IOException {
+        send(protectRtcp(plain));
+    }
+
+    /** SRTP-protects one RTP packet with this peer's keys, without sending it (fuzz tests inject it themselves). */
+    public synchronized byte[] protectRtp(byte[] plain) {
         ByteBuf b = Unpooled.buffer(plain.length + SrtpTransformer.MAX_TRAILER);
         b.writeBytes(plain);
         if (!srtp.protectRtp(b)) {
@@ -221,10 +230,11 @@ public final class TestPeer implements AutoCloseable {
         }
         byte[] out = new byte[b.readableBytes()];
         b.readBytes(out);
-        send(out);
+        return out;
     }
 
-    public synchronized void sendRtcp(byte[] plain) throws IOException {
+    /** SRTCP-protects one RTCP compound packet with this peer's keys, without sending it. */
+    public synchronized byte[] protectRtcp(byte[] plain) {
         ByteBuf b = Unpooled.buffer(plain.length + SrtpTransformer.MAX_TRAILER);
         b.writeBytes(plain);
         if (!srtp.protectRtcp(b)) {
@@ -232,7 +242,7 @@ public final class TestPeer implements AutoCloseable {
         }
         byte[] out = new byte[b.readableBytes()];
         b.readBytes(out);
-        send(out);
+        return out;
     }
 
     /** Next decrypted RTP packet, or null after the timeout. */

@@ -1,25 +1,47 @@
 package org.consultbridge.signaling.consultation;
 
+import java.time.Instant;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.signaling.token.Role;
 
-/** One person (or room kiosk) in a consultation: who they are, their mute state, and their bridge endpoint. */
+/**
+ * One person (or room kiosk) in a consultation: who they are, their mute state, whether they were admitted from the
+ * waiting room, and their bridge endpoint (only once admitted).
+ */
 public final class Participant {
 
     private final String id;
     private final Role role;
     private final String displayName;
     private final ParticipantConnection connection;
+    private final String tokenId;
+    private final Instant tokenExpiresAt;
     private volatile boolean audioMuted;
     private volatile boolean videoMuted;
     private volatile BridgeEndpoint endpoint;
-    /** When the participant presented its token ({@link System#nanoTime()}): the start of the join-time metric. */
+    /** Set by the registry under its lock: in the call (true) or in the waiting room (false). */
+    private volatile boolean admitted;
+    /** Declined, removed or ended: the participant's socket is being closed and it may do nothing more. */
+    private volatile boolean dismissed;
+    private final Instant since = Instant.now();
+    /** When the participant presented its token ({@link System#nanoTime()}). */
     private final long createdNanos = System.nanoTime();
+    /** Start of the join-time metric: the token, or the admission for those who waited. */
+    private volatile long joinStartNanos = createdNanos;
+    /** Issue #8: the ECDH public key (base64) the participant's client announced for end-to-end encryption. */
+    private volatile String e2eePublicKey;
 
     public Participant(String id, Role role, String displayName, ParticipantConnection connection) {
+        this(id, role, displayName, null, null, connection);
+    }
+
+    public Participant(String id, Role role, String displayName, String tokenId, Instant tokenExpiresAt,
+                       ParticipantConnection connection) {
         this.id = id;
         this.role = role;
         this.displayName = displayName;
+        this.tokenId = tokenId;
+        this.tokenExpiresAt = tokenExpiresAt;
         this.connection = connection;
     }
 
@@ -39,6 +61,20 @@ public final class Participant {
         return connection;
     }
 
+    /** The one-time id of the token it joined with (null when unknown), and that token's expiry. */
+    public String tokenId() {
+        return tokenId;
+    }
+
+    public Instant tokenExpiresAt() {
+        return tokenExpiresAt;
+    }
+
+    /** When it joined (its waiting-room entry shows this). */
+    public Instant since() {
+        return since;
+    }
+
     public boolean audioMuted() {
         return audioMuted;
     }
@@ -54,6 +90,38 @@ public final class Participant {
 
     public long createdNanos() {
         return createdNanos;
+    }
+
+    public String e2eePublicKey() {
+        return e2eePublicKey;
+    }
+
+    public void setE2eePublicKey(String key) {
+        this.e2eePublicKey = key;
+    }
+
+    public long joinStartNanos() {
+        return joinStartNanos;
+    }
+
+    public boolean admitted() {
+        return admitted;
+    }
+
+    void setAdmitted(boolean admitted) {
+        this.admitted = admitted;
+        if (admitted) {
+            joinStartNanos = System.nanoTime();
+        }
+    }
+
+    public boolean dismissed() {
+        return dismissed;
+    }
+
+    void dismiss() {
+        this.dismissed = true;
+        this.admitted = false;
     }
 
     public BridgeEndpoint endpoint() {

@@ -1,5 +1,7 @@
 package org.consultbridge.signaling.consultation;
 
+import java.util.List;
+
 /** The signalling channel to one participant (its WebSocket), as the consultation logic sees it. */
 public interface ParticipantConnection {
 
@@ -8,4 +10,10 @@ public interface ParticipantConnection {
 
     /** Closes the channel with a WebSocket close code and reason. */
     void close(int code, String reason);
+
+    /**
+     * The participant was admitted from the waiting room: it gets its bridge endpoint and the {@code admitted}
+     * message with the others in the call ({@code others}); they are told it joined.
+     */
+    void enterCall(List<Participant> others);
 }

@@ -145,7 +145,7 @@ public final class WebHandler extends Handler.Abstract {
         String name = q.getValue("name");
         if (role == null || consultation == null || !SAFE_ID.matcher(consultation).matches()) {
             return text(response, callback, HttpStatus.BAD_REQUEST_400, "application/json",
-                    "{\"error\":\"role (doctor|room|guest) and consultation ([A-Za-z0-9._-]{1,64}) are required\"}");
+                    "{\"error\":\"role (doctor|staff|room|guest) and consultation ([A-Za-z0-9._-]{1,64}) are required\"}");
         }
         String display = name == null || name.isBlank() ? role.wire() : name.strip();
         if (display.length() > 100) {

@@ -29,9 +29,10 @@ import org.eclipse.jetty.util.Fields;
  *   <li>{@code GET /metrics}: Prometheus text format (no credential: for the scraper on the monitoring network);</li>
  *   <li>{@code GET /healthz/live}, {@code GET /healthz/ready}: 200 or 503 (no credential: for probes);</li>
  *   <li>{@code GET /ops} (the dashboard page, its script and style), {@code GET /api/ops/state[?consultation=K]},
- *       {@code GET /api/ops/events[?limit=N]}, {@code GET /api/ops/stream} (Server-Sent Events), and
- *       {@code GET|POST|DELETE /admin/drain}: the ops credential, HTTP Basic (user {@code ops}) or Bearer; 401
- *       without.</li>
+ *       {@code GET /api/ops/events[?limit=N]}, {@code GET /api/ops/stream} (Server-Sent Events),
+ *       {@code GET /api/ops/summaries[?from=&to=&limit=&consultation=]} and {@code GET /api/ops/summaries/<id>}
+ *       (past consultations), and {@code GET|POST|DELETE /admin/drain}: the ops credential, HTTP Basic (user
+ *       {@code ops}) or Bearer; 401 without.</li>
  * </ul>
  */
 public final class AdminHandler extends Handler.Abstract {
@@ -105,6 +106,9 @@ public final class AdminHandler extends Handler.Abstract {
         }
         if (FILES.containsKey(path)) {
             return file(FILES.get(path), response, callback);
+        }
+        if (path.equals("/api/ops/summaries") || path.startsWith("/api/ops/summaries/")) {
+            return summaries(request, path, response, callback);
         }
         return switch (path) {
             case "/api/ops/state" -> state(request, response, callback);
@@ -199,6 +203,42 @@ public final class AdminHandler extends Handler.Abstract {
             limit = Integer.parseInt(l);
         }
         return text(response, callback, 200, "application/json", monitor.events(limit).toString());
+    }
+
+    /** Past consultations: the list (newest first) or one summary. */
+    private boolean summaries(Request request, String path, Response response, Callback callback) {
+        var store = monitor.summaries();
+        if (store.isEmpty()) {
+            return text(response, callback, 404, "application/json",
+                    "{\"error\":\"consultation summaries are switched off (consultbridge.ops.summaries.enabled)\"}");
+        }
+        try {
+            if (path.equals("/api/ops/summaries")) {
+                Map<String, List<String>> params = new java.util.LinkedHashMap<>();
+                for (Fields.Field f : Request.extractQueryParameters(request)) {
+                    params.put(f.getName(), f.getValues());
+                }
+                SummaryStore.Query q = store.get().query(params, monitor::summaryPseudonym);
+                ObjectNode body = json.createObjectNode();
+                body.put("from", q.from().toString());
+                body.put("to", q.to().toString());
+                body.put("retentionDays", store.get().retention().toDays());
+                ArrayNode list = body.putArray("summaries");
+                store.get().list(q).forEach(list::add);
+                return text(response, callback, 200, "application/json", body.toString());
+            }
+            if (request.getHttpURI().getQuery() != null) {
+                return badRequest(response, callback, "a summary takes no parameters");
+            }
+            String id = path.substring("/api/ops/summaries/".length());
+            var summary = store.get().read(id);
+            return summary.isPresent() ? text(response, callback, 200, "application/json", summary.get().toString())
+                    : text(response, callback, 404, "application/json", "{\"error\":\"no such summary\"}");
+        } catch (IllegalArgumentException e) {
+            return badRequest(response, callback, e.getMessage());
+        } catch (java.io.IOException e) {
+            return text(response, callback, 500, "application/json", "{\"error\":\"summaries could not be read\"}");
+        }
     }
 
     /**

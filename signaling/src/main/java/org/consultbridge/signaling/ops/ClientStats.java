@@ -17,9 +17,10 @@ import java.util.Set;
  * @param rttMs        round-trip time of the selected ICE candidate pair (publish connection), -1 unknown
  * @param candidateType local candidate type of that pair: host, srflx, prflx, relay, or "unknown"
  * @param firstFrameMs time from sending hello to the first decoded remote video frame (sent once), -1 absent
+ * @param freezeMs     total duration of those freezes in milliseconds (cumulative), -1 absent
  */
 public record ClientStats(double fps, int width, int height, long freezeCount, double concealment, double rttMs,
-                          String candidateType, long firstFrameMs) {
+                          String candidateType, long firstFrameMs, long freezeMs) {
 
     public static final Set<String> CANDIDATE_TYPES = Set.of("host", "srflx", "prflx", "relay", "unknown");
     static final double MAX_FPS = 120;
@@ -28,6 +29,7 @@ public record ClientStats(double fps, int width, int height, long freezeCount, d
     static final long MAX_FREEZES = 100_000;
     static final double MAX_RTT_MS = 60_000;
     static final long MAX_FIRST_FRAME_MS = 600_000;
+    static final long MAX_FREEZE_MS = 86_400_000;
 
     /**
      * The outcome of validating one message: accepted (perhaps with figures clamped to their maximum) or rejected.
@@ -57,6 +59,7 @@ public record ClientStats(double fps, int width, int height, long freezeCount, d
             double concealment = number(msg, "concealment", 1.0, clamped);
             double rtt = number(msg, "rttMs", MAX_RTT_MS, clamped);
             double firstFrame = number(msg, "firstFrameMs", MAX_FIRST_FRAME_MS, clamped);
+            double freezeMs = number(msg, "freezeMs", MAX_FREEZE_MS, clamped);
             JsonNode ct = msg.get("candidateType");
             String candidateType = "unknown";
             if (ct != null && !ct.isNull()) {
@@ -66,7 +69,7 @@ public record ClientStats(double fps, int width, int height, long freezeCount, d
                 candidateType = ct.asText();
             }
             return new Validation(new ClientStats(fps, (int) width, (int) height, freezes < 0 ? 0 : (long) freezes,
-                    concealment, rtt, candidateType, (long) firstFrame), List.copyOf(clamped), null);
+                    concealment, rtt, candidateType, (long) firstFrame, (long) freezeMs), List.copyOf(clamped), null);
         } catch (IllegalArgumentException e) {
             return new Validation(null, List.of(), e.getMessage());
         }

@@ -49,6 +49,9 @@ public final class OpsMetrics implements AutoCloseable {
     private final Timer rtt;
     private final Counter turnFailures;
     private final Counter joinsRefused;
+    private final Counter summariesWritten;
+    private final Counter summariesFailed;
+    private final Counter summariesDeleted;
     private volatile long bitrateIn;
     private volatile long bitrateOut;
     private final int[] verdicts = new int[Verdict.Level.values().length];
@@ -126,6 +129,15 @@ public final class OpsMetrics implements AutoCloseable {
         }
         turnFailures = Counter.builder("consultbridge.turn.probe.failures")
                 .description("TURN probes that failed").register(registry);
+        summariesWritten = Counter.builder("consultbridge.summaries.written").tag("result", "ok")
+                .description("consultation quality summaries written (at the end, checkpoints, at shutdown)")
+                .register(registry);
+        summariesFailed = Counter.builder("consultbridge.summaries.written").tag("result", "failed")
+                .description("consultation quality summaries written (at the end, checkpoints, at shutdown)")
+                .register(registry);
+        summariesDeleted = Counter.builder("consultbridge.summaries.deleted")
+                .description("consultation quality summaries deleted after their retention period")
+                .register(registry);
 
         for (Verdict.Level level : Verdict.Level.values()) {
             Gauge.builder("consultbridge.participants.by.verdict", verdicts, v -> v[level.ordinal()])
@@ -154,7 +166,8 @@ public final class OpsMetrics implements AutoCloseable {
                 .register(registry);
         join = Timer.builder("consultbridge.join")
                 .serviceLevelObjectives(seconds(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30))
-                .description("token presented (hello) to the participant's publish transport connected "
+                .description("token presented (hello; for those who waited: admitted) to the participant's publish "
+                        + "transport connected "
                         + "(ICE + DTLS done, SRTP keyed: first media can flow), measured by the server")
                 .register(registry);
         estimate = DistributionSummary.builder("consultbridge.receiver.estimated.bandwidth")
@@ -303,6 +316,14 @@ public final class OpsMetrics implements AutoCloseable {
         if (!h.ok()) {
             turnFailures.increment();
         }
+    }
+
+    void summaryWritten(boolean ok) {
+        (ok ? summariesWritten : summariesFailed).increment();
+    }
+
+    void summariesDeleted(int n) {
+        summariesDeleted.increment(n);
     }
 
     public void joinRefused() {

@@ -4,20 +4,26 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,7 +49,12 @@ import org.slf4j.LoggerFactory;
  * bridge's {@link QualitySnapshot} and counters (the bridge's event loop answers one short query; nothing here ever
  * runs on it), updates the metrics, each participant's figures, history and verdict, derives events (joins, leaves,
  * reconnects, layer switches, audio-only fallback, transport failures) and pushes the dashboard state to live
- * listeners (Server-Sent Events). Also holds the latest {@code clientStats} per participant and the drain switch.
+ * listeners (Server-Sent Events). Also holds the latest {@code clientStats} per participant and the drain switch,
+ * and follows each consultation into a quality summary kept after it ends ({@link SummaryRecorder},
+ * {@link SummaryStore}; a daily retention sweep on the "ops-summaries" thread).
+ *
+ * <p>Events the bridge cannot see (a client's reconnect, an ICE restart) are reported by the signalling through
+ * {@link #reconnected} and {@link #iceRestarted}; they reach the event list and the summary with the next sample.
  *
  * <p>Nothing identifying leaves this class unless {@code show-names} is on: consultations and participants are
  * shown by role and a label derived from their ids with a per-process random key (HMAC), which changes on restart.
@@ -52,6 +63,10 @@ public final class OpsMonitor implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(OpsMonitor.class);
     static final int MAX_EVENTS = 500;
+    /** A participant that rejoins its consultation this soon after leaving has reconnected (not a new join). */
+    static final long RECONNECT_WINDOW_NANOS = 30_000_000_000L;
+    /** Fewer packets than this in the verdict window tell nothing about loss (one lost would be over 1 %). */
+    static final int MIN_PACKETS_FOR_LOSS = 100;
 
     private final ConsultationRegistry registry;
     private final MediaBridge bridge;
@@ -62,6 +77,11 @@ public final class OpsMonitor implements AutoCloseable {
     private final byte[] labelKey = new byte[32];
     private final int historySize;
     private final ScheduledExecutorService sampler;
+    private final Clock clock = Clock.systemUTC();
+    private final SummaryStore summaryStore;
+    private final SummaryRecorder summaries;
+    private final ScheduledExecutorService housekeeping;
+    private final int verdictWindowSamples;
 
     // written by the sampler thread, read by HTTP threads and the metrics scrape
     private volatile QualitySnapshot snapshot;
@@ -76,6 +96,33 @@ public final class OpsMonitor implements AutoCloseable {
     private final ArrayDeque<ObjectNode> events = new ArrayDeque<>();
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
     private TurnProbe.Health lastTurn;
+    /** Events reported by the signalling (any thread), taken by the sampler. */
+    private final ConcurrentLinkedQueue<ReportedEvent> reported = new ConcurrentLinkedQueue<>();
+    /** Sampler thread only: consultation + participant id -> when it left, or when a reconnect was last recorded. */
+    private final Map<String, Long> recentlyLeft = new HashMap<>();
+    private final Map<String, Long> reconnectRecorded = new HashMap<>();
+
+    /** Events only the signalling sees (the bridge cannot tell them from a new participant or a new transport). */
+    public enum ReportedKind {
+        /** the participant's client came back on a new connection (signalling, transports) within its session */
+        RECONNECTED("reconnected"),
+        /** an ICE restart (RFC 8445 §9) of one of its transports */
+        ICE_RESTART("ice-restart");
+
+        private final String wire;
+
+        ReportedKind(String wire) {
+            this.wire = wire;
+        }
+
+        public String wire() {
+            return wire;
+        }
+    }
+
+    private record ReportedEvent(String consultationId, Participant participant, ReportedKind kind, String detail,
+                                 Instant at) {
+    }
 
     public OpsMonitor(ConsultationRegistry registry, MediaBridge bridge, OpsSettings settings, ObjectMapper json,
                       TurnProbe turnProbe) {
@@ -88,6 +135,24 @@ public final class OpsMonitor implements AutoCloseable {
         this.historySize = (int) Math.max(10, settings.history().toMillis() / settings.sampleInterval().toMillis());
         this.metrics = new OpsMetrics(this, registry, turnProbe != null);
         this.state = json.createObjectNode();
+        this.verdictWindowSamples = (int) Math.max(1,
+                settings.verdictWindow().toMillis() / settings.sampleInterval().toMillis());
+        OpsSettings.Summaries sum = settings.summaries();
+        if (sum.enabled()) {
+            this.summaryStore = new SummaryStore(sum.dir(), sum.retention(), clock, json);
+            this.summaries = new SummaryRecorder(summaryStore, sum, json, clock, metrics::summaryWritten);
+            this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ops-summaries");
+                t.setDaemon(true);
+                return t;
+            });
+            // retention: a sweep at start, then daily
+            housekeeping.scheduleAtFixedRate(this::sweepSafely, 0, 1, TimeUnit.DAYS);
+        } else {
+            this.summaryStore = null;
+            this.summaries = null;
+            this.housekeeping = null;
+        }
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ops-sampler");
             t.setDaemon(true);
@@ -109,6 +174,44 @@ public final class OpsMonitor implements AutoCloseable {
         return snapshot;
     }
 
+    /** The quality summaries of past consultations, unless switched off. */
+    public Optional<SummaryStore> summaries() {
+        return Optional.ofNullable(summaryStore);
+    }
+
+    /** The pseudonym of a consultation id in summaries (for looking them up by the clinic's id). */
+    String summaryPseudonym(String consultationId) {
+        return summaries.pseudonym(consultationId);
+    }
+
+    private void sweepSafely() {
+        try {
+            metrics.summariesDeleted(summaryStore.sweep());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("sweeping consultation summaries in {} failed: {}", summaryStore.dir(), e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------- events the signalling reports
+
+    /**
+     * Hook for the signalling: {@code participant} of {@code consultationId} reconnected (its client resumed the
+     * session on a new connection). Any thread; recorded with the next sample in the event list and the summary.
+     * A rejoin within 30 s of leaving is recognised as a reconnect without this call; reporting it as well is
+     * harmless (one event per participant per 10 s).
+     */
+    public void reconnected(String consultationId, Participant participant, String detail) {
+        reported.add(new ReportedEvent(consultationId, participant, ReportedKind.RECONNECTED, detail, clock.instant()));
+    }
+
+    /**
+     * Hook for the signalling: an ICE restart of one of {@code participant}'s transports ({@code detail}: e.g.
+     * "publish" or "subscribe", and why). Any thread; recorded with the next sample.
+     */
+    public void iceRestarted(String consultationId, Participant participant, String detail) {
+        reported.add(new ReportedEvent(consultationId, participant, ReportedKind.ICE_RESTART, detail, clock.instant()));
+    }
+
     BridgeStats bridgeStats() {
         return bridgeStats;
     }
@@ -124,7 +227,7 @@ public final class OpsMonitor implements AutoCloseable {
             registry.setDraining(on);
             LOG.info(on ? "draining: new consultations are refused on this node, running ones continue"
                     : "drain ended: new consultations are accepted again");
-            event(null, null, on ? "drain-started" : "drain-ended", "");
+            event(null, on ? "drain-started" : "drain-ended", "");
         }
     }
 
@@ -273,6 +376,11 @@ public final class OpsMonitor implements AutoCloseable {
         final Map<String, Boolean> suspendedBySource = new HashMap<>();
         Verdict verdict = new Verdict(Verdict.Level.GOOD, List.of());
         EndpointQuality quality;
+        /** The last verdict-window of samples: {uplink expected, uplink lost, downlink loss}. */
+        final ArrayDeque<double[]> window = new ArrayDeque<>();
+        double windowUplinkLoss = -1;
+        double windowDownlinkLoss = -1;
+        int shownLayer = -1;
 
         View(Participant p, String cid) {
             this.participant = p;
@@ -304,6 +412,15 @@ public final class OpsMonitor implements AutoCloseable {
     }
 
     private void sample() {
+        for (ReportedEvent r; (r = reported.poll()) != null; ) {
+            String label = r.participant().role().wire() + "-" + key(r.consultationId(), r.participant().id())
+                    .substring(0, 4);
+            if (r.kind() == ReportedKind.RECONNECTED) {
+                reconnectEvent(r.consultationId(), r.participant().id(), label, r.detail());
+            } else {
+                event(r.consultationId(), key(r.consultationId()), label, r.kind().wire(), r.detail());
+            }
+        }
         QualitySnapshot q;
         BridgeStats stats;
         try {
@@ -343,19 +460,26 @@ public final class OpsMonitor implements AutoCloseable {
                 goneByIds.put(v.consultationId + "\u0000" + v.participant.id(), v);
             }
         }
+        long nowNanos = System.nanoTime();
+        recentlyLeft.values().removeIf(t -> nowNanos - t > RECONNECT_WINDOW_NANOS);
+        reconnectRecorded.values().removeIf(t -> nowNanos - t > 10_000_000_000L);
         for (Map.Entry<Participant, String> e : present.entrySet()) {
             if (!views.containsKey(e.getKey())) {
                 View v = new View(e.getKey(), e.getValue());
                 views.put(e.getKey(), v);
-                View old = goneByIds.remove(e.getValue() + "\u0000" + e.getKey().id());
-                if (old != null) {
-                    v.joinRecorded = true; // a reconnect is not a join
+                String ids = e.getValue() + "\u0000" + e.getKey().id();
+                View old = goneByIds.remove(ids);
+                if (old != null || recentlyLeft.remove(ids) != null) {
+                    v.joinRecorded = true; // a reconnect is not a join (nor a sample of the join time)
+                    reconnectEvent(v.consultationId, e.getKey().id(), v.label, e.getKey().role().wire());
+                } else {
+                    event(v, "joined", e.getKey().role().wire());
                 }
-                event(v, old != null ? "reconnected" : "joined", e.getKey().role().wire());
             }
         }
-        for (View v : goneByIds.values()) {
-            event(v, "left", "");
+        for (Map.Entry<String, View> gone : goneByIds.entrySet()) {
+            recentlyLeft.put(gone.getKey(), nowNanos);
+            event(gone.getValue(), "left", "");
         }
         int[] byVerdict = new int[Verdict.Level.values().length];
         long nowMillis = System.currentTimeMillis();
@@ -365,7 +489,39 @@ public final class OpsMonitor implements AutoCloseable {
             byVerdict[v.verdict.level().ordinal()]++;
         }
         metrics.verdicts(byVerdict);
+        if (summaries != null) {
+            record(new HashSet<>(present.values()));
+        }
         publish();
+    }
+
+    /** Hands this sample to the summaries (sampler thread). */
+    private void record(Set<String> presentConsultations) {
+        long sampleMillis = settings.sampleInterval().toMillis();
+        for (View v : views.values()) {
+            EndpointQuality q = v.quality;
+            ClientEntry ce = clientStats.get(v.participant);
+            ClientStats cs = ce == null ? null : ce.stats();
+            boolean publishing = q != null && q.publishState() == TransportState.CONNECTED;
+            boolean receiving = q != null && q.subscribeState() == TransportState.CONNECTED;
+            summaries.sample(v.consultationId, new ConsultationSummary.ParticipantSample(v.participant.id(),
+                    v.participant.role().wire(), v.label, v.participant.displayName(), q != null, v.verdict,
+                    publishing ? q.publishBitrateBps() : -1, receiving ? q.receiveBitrateBps() : -1,
+                    v.windowUplinkLoss, v.windowDownlinkLoss, q == null ? -1 : q.rttMillis(),
+                    q == null ? -1 : Math.max(q.downlinkJitterMillis(), q.uplinkJitterMillis()),
+                    q == null ? -1 : q.estimatedDownlinkBps(), receiving ? v.shownLayer : -1,
+                    cs == null ? -1 : cs.fps(), cs == null ? -1 : cs.concealment(),
+                    cs == null ? -1 : cs.freezeCount(), cs == null ? -1 : cs.freezeMs()), sampleMillis);
+        }
+        summaries.tick(presentConsultations);
+    }
+
+    /** A reconnect, recorded once per participant per 10 s (the signalling may report one the sampler also saw). */
+    private void reconnectEvent(String consultationId, String participantId, String label, String detail) {
+        if (reconnectRecorded.put(consultationId + "\u0000" + participantId, System.nanoTime()) != null) {
+            return;
+        }
+        event(consultationId, key(consultationId), label, ReportedKind.RECONNECTED.wire(), detail);
     }
 
     private void sampleTurn() {
@@ -386,7 +542,7 @@ public final class OpsMonitor implements AutoCloseable {
         }
         if (!v.joinRecorded && q.publishConnectedAtNanos() != 0) {
             v.joinRecorded = true;
-            long nanos = q.publishConnectedAtNanos() - v.participant.createdNanos();
+            long nanos = q.publishConnectedAtNanos() - v.participant.joinStartNanos();
             if (nanos > 0) {
                 metrics.joined(Duration.ofNanos(nanos));
             }
@@ -399,6 +555,24 @@ public final class OpsMonitor implements AutoCloseable {
         }
         v.lastExpected = q.uplinkPacketsExpected();
         v.lastLost = q.uplinkPacketsLost();
+        // the verdict's loss figures: over the verdict window, not one sample (too few packets to tell 2 % from 0)
+        v.window.addLast(new double[] {q.uplinkPacketsExpected(), q.uplinkPacketsLost(), q.downlinkFractionLost()});
+        while (v.window.size() > verdictWindowSamples + 1) {
+            v.window.removeFirst();
+        }
+        double[] first = v.window.peekFirst();
+        double expectedInWindow = q.uplinkPacketsExpected() - first[0];
+        v.windowUplinkLoss = expectedInWindow >= MIN_PACKETS_FOR_LOSS
+                ? Math.min(1.0, Math.max(0, q.uplinkPacketsLost() - first[1]) / expectedInWindow) : -1;
+        double downSum = 0;
+        int downCount = 0;
+        for (double[] w : v.window) {
+            if (w[2] >= 0) {
+                downSum += w[2];
+                downCount++;
+            }
+        }
+        v.windowDownlinkLoss = downCount == 0 ? -1 : downSum / downCount;
 
         transportEvent(v, "publish", v.publishState, q.publishState());
         transportEvent(v, "subscribe", v.subscribeState, q.subscribeState());
@@ -426,6 +600,7 @@ public final class OpsMonitor implements AutoCloseable {
             }
             shownLayer = Math.max(shownLayer, video.layer());
         }
+        v.shownLayer = shownLayer;
         metrics.observe(q, v.uplinkLoss);
 
         ClientEntry ce = clientStats.get(v.participant);
@@ -435,14 +610,17 @@ public final class OpsMonitor implements AutoCloseable {
             newFreezes = v.freezesSeen < 0 ? 0 : Math.max(0, cs.freezeCount() - v.freezesSeen);
             v.freezesSeen = cs.freezeCount();
         }
-        Verdict.Figures f = new Verdict.Figures(q.publishState(), q.subscribeState(), q.downlinkFractionLost(),
-                v.uplinkLoss, q.rttMillis(), Math.max(q.downlinkJitterMillis(), q.uplinkJitterMillis()),
+        Verdict.Figures f = new Verdict.Figures(q.publishState(), q.subscribeState(), v.windowDownlinkLoss,
+                v.windowUplinkLoss, q.rttMillis(), Math.max(q.downlinkJitterMillis(), q.uplinkJitterMillis()),
                 q.estimatedDownlinkBps(), suspended, !q.videos().isEmpty() && suspended < q.videos().size(),
                 cs == null ? -1 : cs.fps(), cs == null ? -1 : cs.concealment(), newFreezes);
         Verdict verdict = Verdict.judge(f, settings.thresholds());
         if (verdict.level() != v.verdict.level()) {
             event(v, "verdict", v.verdict.level().wire() + " -> " + verdict.level().wire()
                     + (verdict.reasons().isEmpty() ? "" : " (" + verdict.reason() + ")"));
+            if (summaries != null) {
+                summaries.verdictChanged(v.consultationId, v.label, verdict);
+            }
         }
         v.verdict = verdict;
         double loss = Math.max(q.downlinkFractionLost(), v.uplinkLoss);
@@ -461,10 +639,21 @@ public final class OpsMonitor implements AutoCloseable {
     }
 
     private void event(View v, String kind, String detail) {
-        event(v == null ? null : v.consultationKey, v == null ? null : v.label, kind, detail);
+        if (v == null) {
+            event(null, null, null, kind, detail);
+        } else {
+            event(v.consultationId, v.consultationKey, v.label, kind, detail);
+        }
     }
 
-    private void event(String consultation, String participant, String kind, String detail) {
+    /**
+     * One event: into the live list (the consultation by its dashboard key) and, except verdict changes (which the
+     * summary keeps on their own), into the consultation's summary.
+     */
+    private void event(String consultationId, String consultation, String participant, String kind, String detail) {
+        if (consultationId != null && summaries != null && !kind.equals("verdict")) {
+            summaries.event(consultationId, participant, kind, detail);
+        }
         ObjectNode e = json.createObjectNode();
         e.put("at", Instant.now().toString());
         if (consultation != null) {
@@ -544,8 +733,8 @@ public final class OpsMonitor implements AutoCloseable {
             f.put("subscribe", q.subscribeState().name().toLowerCase(java.util.Locale.ROOT));
             f.put("bitrateInBps", q.publishBitrateBps());
             f.put("bitrateOutBps", q.receiveBitrateBps());
-            f.put("downlinkLoss", round(q.downlinkFractionLost()));
-            f.put("uplinkLoss", round(v.uplinkLoss));
+            f.put("downlinkLoss", round(v.windowDownlinkLoss));
+            f.put("uplinkLoss", round(v.windowUplinkLoss));
             f.put("rttMs", q.rttMillis());
             f.put("jitterMs", round(Math.max(q.downlinkJitterMillis(), q.uplinkJitterMillis())));
             f.put("estimateBps", q.estimatedDownlinkBps());
@@ -599,7 +788,19 @@ public final class OpsMonitor implements AutoCloseable {
 
     @Override
     public void close() {
-        sampler.shutdownNow();
+        sampler.shutdown();
+        try {
+            if (!sampler.awaitTermination(5, TimeUnit.SECONDS)) {
+                sampler.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            sampler.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        if (summaries != null) {
+            summaries.flushAll(); // the sampler has stopped: this thread may touch the recorder now
+            housekeeping.shutdownNow();
+        }
         listeners.clear();
         metrics.close();
     }

@@ -13,6 +13,18 @@ public final class ErrorCode {
     public static final String DRAINING = "draining";
     public static final String STATS_INVALID = "stats-invalid";
     public static final String STATS_TOO_FREQUENT = "stats-too-frequent";
+    /** Media and mute requests from a participant still in the waiting room (or already dismissed). */
+    public static final String NOT_ADMITTED = "not-admitted";
+    /** A request this participant's role may not make (a room admitting, staff ending the consultation). */
+    public static final String NOT_ALLOWED = "not-allowed";
+    /** admit/decline/remove naming nobody waiting (or in the call) in this consultation. */
+    public static final String UNKNOWN_PARTICIPANT = "unknown-participant";
+    /** hello for a consultation that a doctor ended (socket closed, 4410). */
+    public static final String CONSULTATION_ENDED = "consultation-ended";
+    /** Over a message or join rate limit (issue #7, hostile input). */
+    public static final String RATE_LIMITED = "rate-limited";
+    /** No successful hello within limits.hello-timeout. */
+    public static final String HELLO_TIMEOUT = "hello-timeout";
 
     /** WebSocket close codes (4000-4999 are for applications, RFC 6455 §7.4.2). */
     public static final int CLOSE_TOKEN = 4401;
@@ -20,6 +32,14 @@ public final class ErrorCode {
     public static final int CLOSE_REPLACED = 4409;
     public static final int CLOSE_PROTOCOL = 4400;
     public static final int CLOSE_DRAINING = 4503;
+    /** The consultation was ended by its doctor (or was ended before this hello). */
+    public static final int CLOSE_ENDED = 4410;
+    /** A doctor or staff declined this participant's entry from the waiting room. */
+    public static final int CLOSE_DECLINED = 4420;
+    /** A doctor or staff removed this participant from the call. */
+    public static final int CLOSE_REMOVED = 4421;
+    public static final int CLOSE_RATE_LIMITED = 4429;
+    public static final int CLOSE_HELLO_TIMEOUT = 4408;
 
     private ErrorCode() {
     }

@@ -2,6 +2,8 @@ package org.consultbridge.signaling.ws;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.consultbridge.bridge.api.MediaBridge;
+import org.consultbridge.signaling.clinical.E2eeRelay;
+import org.consultbridge.signaling.clinical.ProfileControl;
 import org.consultbridge.signaling.consultation.ConsultationRegistry;
 import org.consultbridge.signaling.ops.OpsMonitor;
 import org.consultbridge.signaling.token.TokenService;
@@ -9,5 +11,6 @@ import org.consultbridge.turn.TurnSettings;
 
 /** What every signalling socket needs: the shared services of the server; {@code turn} may be disabled. */
 public record SignalingContext(TokenService tokens, ConsultationRegistry registry, MediaBridge bridge,
-                               ObjectMapper json, TurnSettings turn, OpsMonitor ops) {
+                               ObjectMapper json, TurnSettings turn, OpsMonitor ops, WaitingRoom waitingRoom,
+                               E2eeRelay e2ee, ProfileControl profiles) {
 }

@@ -9,14 +9,19 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.bridge.api.EndpointListener;
 import org.consultbridge.bridge.api.TransportDirection;
 import org.consultbridge.bridge.api.TransportState;
 import org.consultbridge.bridge.sdp.SdpException;
+import org.consultbridge.signaling.clinical.ClinicalProfile;
+import org.consultbridge.signaling.clinical.E2eeRelay;
+import org.consultbridge.signaling.consultation.Consultation;
 import org.consultbridge.signaling.consultation.ConsultationRegistry.JoinResult;
 import org.consultbridge.signaling.consultation.Participant;
 import org.consultbridge.signaling.consultation.ParticipantConnection;
+import org.consultbridge.signaling.limits.ConnectionGuard;
 import org.consultbridge.signaling.token.JoinClaims;
 import org.consultbridge.signaling.token.Role;
 import org.consultbridge.signaling.token.TokenException;
@@ -34,11 +39,16 @@ import org.slf4j.LoggerFactory;
 public final class SignalingSocket implements Session.Listener.AutoDemanding, ParticipantConnection {
 
     public static final int PROTOCOL_VERSION = 1;
+    /** What a participant in the waiting room may not do yet (ping, leave and clientStats it may). */
+    private static final Set<String> NEEDS_ADMISSION = Set.of("publishOffer", "subscribeAnswer", "iceCandidate",
+            "mute", "e2eeKey", "e2eeMediaKey", "setProfile");
     private static final Logger LOG = LoggerFactory.getLogger(SignalingSocket.class);
     /** A client that does not read its messages is cut off rather than allowed to grow our memory. */
     private static final int MAX_QUEUED = 512;
 
     private final SignalingContext ctx;
+    /** Issue #7: this socket's message rate, its address's join rate, the hello deadline. */
+    private final ConnectionGuard guard;
     private final ArrayDeque<String> outbox = new ArrayDeque<>();
     private boolean writing;
     private int closeCode;
@@ -48,21 +58,49 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
 
     private Participant participant;
     private String consultationId;
-    /** A subscribe offer became due before the welcome went out: send it after. */
+    private Consultation consultation;
+    /** Issue #8: the clinical profile claim of this participant's token (null: none). */
+    private ClinicalProfile tokenProfile;
+    /** Issue #8: this socket's allowance of end-to-end key messages. */
+    private final E2eeRelay.Budget e2eeBudget = new E2eeRelay.Budget();
+    /**
+     * The participant knows it is in the call (welcome or admitted sent). A subscribe offer that became due before
+     * goes out after.
+     */
     private boolean welcomed;
     private boolean offerPending;
+    /** The welcome went out; an admission that came before it (a fast doctor) waits in pendingAdmission. */
+    private boolean helloDone;
+    private List<Participant> pendingAdmission;
 
     public SignalingSocket(SignalingContext ctx) {
+        this(ctx, ConnectionGuard.unlimited());
+    }
+
+    public SignalingSocket(SignalingContext ctx, ConnectionGuard guard) {
         this.ctx = ctx;
+        this.guard = guard;
     }
 
     @Override
     public void onWebSocketOpen(Session s) {
         this.session = s;
+        guard.opened(() -> {
+            error(null, ErrorCode.HELLO_TIMEOUT, "no hello with a valid token in time");
+            close(ErrorCode.CLOSE_HELLO_TIMEOUT, "hello timeout");
+        });
     }
 
     @Override
     public void onWebSocketText(String text) {
+        ConnectionGuard.Verdict verdict = guard.onMessage(); // before parsing: a flood costs no JSON work
+        if (verdict != ConnectionGuard.Verdict.ALLOW) {
+            error(null, ErrorCode.RATE_LIMITED, "too many messages: this one was not processed");
+            if (verdict == ConnectionGuard.Verdict.CLOSE) {
+                close(ErrorCode.CLOSE_RATE_LIMITED, "rate limited");
+            }
+            return;
+        }
         JsonNode msg;
         try {
             msg = ctx.json().readTree(text);
@@ -81,6 +119,11 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                 error(id, ErrorCode.NOT_JOINED, "send hello with a token first");
                 return;
             }
+            if (participant != null && !participant.admitted() && NEEDS_ADMISSION.contains(type)) {
+                error(id, ErrorCode.NOT_ADMITTED, participant.dismissed() ? "no longer in the consultation"
+                        : "waiting for a doctor to admit you");
+                return;
+            }
             switch (type) {
                 case "hello" -> onHello(msg, id);
                 case "publishOffer" -> onPublishOffer(msg, id);
@@ -88,6 +131,20 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                 case "iceCandidate" -> reply(id, "ack"); // ICE-lite bridge: learns addresses from checks
                 case "mute" -> onMute(msg, id);
                 case "clientStats" -> onClientStats(msg, id);
+                case "admit" -> ctx.waitingRoom().admit(participant, consultationId, msg, id);
+                case "decline" -> ctx.waitingRoom().decline(participant, consultationId, msg, id);
+                case "remove" -> ctx.waitingRoom().remove(participant, consultationId, msg, id);
+                case "endConsultation" -> ctx.waitingRoom().end(participant, consultationId, id);
+                case "e2eeKey" -> answer(id, ctx.e2ee().onKey(participant, others(), msg, e2eeBudget));
+                case "e2eeMediaKey" -> answer(id, ctx.e2ee().onMediaKey(participant,
+                        ctx.registry().admitted(consultationId), msg, e2eeBudget));
+                case "setProfile" -> {
+                    String[] refused = ctx.profiles().onSetProfile(consultation, participant,
+                            ctx.registry().admitted(consultationId), msg, () -> reply(id, "ack"));
+                    if (refused != null) {
+                        answer(id, refused);
+                    }
+                }
                 case "leave" -> {
                     reply(id, "ack");
                     close(1000, "left");
@@ -111,16 +168,37 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             close(ErrorCode.CLOSE_PROTOCOL, "protocol version");
             return;
         }
+        if (!guard.allowJoin()) {
+            error(id, ErrorCode.RATE_LIMITED, "too many joins from your address; retry in "
+                    + guard.joinRetryAfterSeconds() + " s");
+            close(ErrorCode.CLOSE_RATE_LIMITED, "rate limited");
+            return;
+        }
         JoinClaims claims;
         try {
-            claims = ctx.tokens().verify(msg.path("token").asText(""));
+            // a hello may name its consultation (the page's URL does): then it must be the token's
+            JsonNode named = msg.get("consultationId");
+            claims = ctx.tokens().verify(msg.path("token").asText(""), named != null && named.isTextual()
+                    ? named.asText() : null);
         } catch (TokenException e) {
             error(id, e.code(), e.getMessage());
             close(ErrorCode.CLOSE_TOKEN, e.code());
             return;
         }
-        Participant p = new Participant(claims.participantId(), claims.role(), claims.displayName(), this);
-        JoinResult result = ctx.registry().join(claims.consultationId(), p);
+        WaitingRoom.Refusal refusal = ctx.waitingRoom().refusal(claims);
+        if (refusal != null) {
+            error(id, refusal.code(), refusal.message());
+            close(refusal.closeCode(), refusal.code());
+            return;
+        }
+        Participant p = new Participant(claims.participantId(), claims.role(), claims.displayName(),
+                claims.tokenId(), claims.expiresAt(), this);
+        JoinResult result = ctx.waitingRoom().join(claims.consultationId(), p);
+        if (result instanceof JoinResult.Ended) {
+            error(id, ErrorCode.CONSULTATION_ENDED, "this consultation was ended by its doctor");
+            close(ErrorCode.CLOSE_ENDED, "consultation ended");
+            return;
+        }
         if (result instanceof JoinResult.Full full) {
             error(id, ErrorCode.CONSULTATION_FULL, "consultation has its maximum of " + full.max() + " participants");
             close(ErrorCode.CLOSE_FULL, "full");
@@ -139,11 +217,12 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         synchronized (this) {
             participant = p;
             consultationId = claims.consultationId();
+            consultation = joined.consultation();
+            tokenProfile = ClinicalProfile.fromWire(claims.profile());
         }
-        BridgeEndpoint endpoint = ctx.bridge().createEndpoint(claims.consultationId(), claims.participantId(),
-                new BridgeListener());
-        p.setEndpoint(endpoint);
-        LOG.info("participant {} ({}) joined consultation {}", p.id(), p.role().wire(), claims.consultationId());
+        guard.joined();
+        LOG.info("participant {} ({}) joined consultation {}{}", p.id(), p.role().wire(), claims.consultationId(),
+                p.admitted() ? "" : " (waiting room)");
 
         ObjectNode welcome = message("welcome", id);
         welcome.put("protocolVersion", PROTOCOL_VERSION);
@@ -151,10 +230,9 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         welcome.put("consultationId", claims.consultationId());
         welcome.put("role", p.role().wire());
         welcome.put("displayName", p.displayName());
-        ArrayNode list = welcome.putArray("participants");
-        for (Participant o : joined.others()) {
-            list.add(describe(o));
-        }
+        welcome.put("admitted", p.admitted());
+        ctx.e2ee().describeWelcome(welcome);
+        welcome.put("profile", ctx.profiles().current(joined.consultation()).wire());
         ArrayNode iceServers = welcome.putArray("iceServers");
         if (ctx.turn() != null && ctx.turn().enabled()) {
             // draft-uberti-behave-turn-rest-00 §2.2: ephemeral credentials bound to this participant
@@ -166,20 +244,81 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             server.put("username", c.username());
             server.put("credential", c.password());
         }
-        send(welcome);
+        if (p.admitted()) {
+            startCall(welcome, joined.others());
+        } else {
+            welcome.putArray("participants"); // who is in the call is shown once admitted
+            send(welcome);
+            List<Participant> admittedMeanwhile;
+            synchronized (this) {
+                helloDone = true;
+                admittedMeanwhile = pendingAdmission;
+                pendingAdmission = null;
+            }
+            if (admittedMeanwhile != null) {
+                startCall(message("admitted", null), admittedMeanwhile);
+            }
+        }
+        ctx.waitingRoom().joined(claims.consultationId(), p, joined);
+    }
+
+    /** Admitted from the waiting room (called on the admitting doctor's thread). */
+    @Override
+    public void enterCall(List<Participant> others) {
+        synchronized (this) {
+            if (!helloDone) {
+                pendingAdmission = others; // onHello sends the welcome first, then this
+                return;
+            }
+        }
+        startCall(message("admitted", null), others);
+    }
+
+    /**
+     * Puts the participant into the call: its bridge endpoint, {@code msg} (welcome or admitted) with the others in
+     * the call, then any subscribe offer that became due, and {@code participantJoined} to the others.
+     */
+    private void startCall(ObjectNode msg, List<Participant> others) {
+        Participant p;
+        String cid;
+        Consultation c;
+        ClinicalProfile claimed;
+        synchronized (this) {
+            p = participant;
+            cid = consultationId;
+            c = consultation;
+            claimed = tokenProfile;
+        }
+        if (p == null) {
+            return;
+        }
+        BridgeEndpoint endpoint = ctx.bridge().createEndpoint(cid, p.id(), new BridgeListener());
+        p.setEndpoint(endpoint);
+        if (!ctx.registry().isPresent(cid, p) || !p.admitted()) {
+            endpoint.close(); // it left, or was removed, or the consultation ended meanwhile (see cleanup)
+            return;
+        }
+        // issue #8: a doctor's token may choose the clinical profile; the newcomer's endpoint gets the preference
+        msg.put("profile", ctx.profiles().onJoin(c, p, claimed, others).wire());
+        ArrayNode list = msg.putArray("participants");
+        for (Participant o : others) {
+            list.add(describe(o));
+        }
+        send(msg);
         boolean sendOffer;
         synchronized (this) {
+            helloDone = true;
             welcomed = true;
             sendOffer = offerPending;
             offerPending = false;
         }
         ObjectNode announce = message("participantJoined", null);
         announce.set("participant", describe(p));
-        broadcast(joined.others(), announce);
+        broadcast(others, announce);
         if (sendOffer) {
             offerSubscribe();
         }
-        updateMainSources(ctx.registry().participants(claims.consultationId()));
+        updateMainSources(ctx.registry().admitted(cid));
     }
 
     /**
@@ -251,6 +390,15 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         broadcast(others(), n);
     }
 
+    /** Replies to a request handled elsewhere: {@code ack}, or the error it was refused with. */
+    private void answer(JsonNode id, String[] refused) {
+        if (refused == null) {
+            reply(id, "ack");
+        } else {
+            error(id, refused[0], refused[1]);
+        }
+    }
+
     /** The client's getStats() summary (issue #5): validated and kept by the ops monitor. */
     private void onClientStats(JsonNode msg, JsonNode id) {
         String[] refused = ctx.ops().clientStats(participant, msg);
@@ -304,8 +452,9 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         });
     }
 
+    /** The others in the call (admitted). */
     private List<Participant> others() {
-        return ctx.registry().participants(consultationId).stream().filter(o -> o != participant).toList();
+        return ctx.registry().admitted(consultationId).stream().filter(o -> o != participant).toList();
     }
 
     private void broadcast(List<Participant> to, ObjectNode msg) {
@@ -322,6 +471,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         n.put("displayName", p.displayName());
         n.put("audioMuted", p.audioMuted());
         n.put("videoMuted", p.videoMuted());
+        E2eeRelay.describe(p, n);
         return n;
     }
 
@@ -427,12 +577,14 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
 
     @Override
     public void onWebSocketClose(int statusCode, String reason) {
+        guard.closed();
         cleanup();
     }
 
     @Override
     public void onWebSocketError(Throwable cause) {
         LOG.debug("signalling socket error: {}", cause.toString());
+        guard.closed();
         cleanup();
     }
 
@@ -455,13 +607,19 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         Optional<List<Participant>> others = ctx.registry().leave(cid, p);
         BridgeEndpoint e = p.endpoint();
         if (others.isPresent() && e != null) {
-            e.close(); // only when still registered: a replaced participant's endpoint went with the replacement
+            // only when still registered: a replaced participant's endpoint went with the replacement; a removed
+            // one's with the removal
+            e.close();
         }
         others.ifPresent(list -> {
-            ObjectNode n = message("participantLeft", null);
-            n.put("participantId", p.id());
-            broadcast(list, n);
-            updateMainSources(list);
+            List<Participant> inCall = list.stream().filter(Participant::admitted).toList();
+            if (p.admitted()) {
+                ObjectNode n = message("participantLeft", null);
+                n.put("participantId", p.id());
+                broadcast(inCall, n);
+                updateMainSources(inCall);
+            }
+            ctx.waitingRoom().left(cid, p);
             LOG.info("participant {} left consultation {}", p.id(), cid);
         });
     }

@@ -71,6 +71,25 @@ class VerdictTest {
     }
 
     @Test
+    void aRuralWeakLinkIsDegradedNotGoodAndNotBad() {
+        // rural-weak (384 kbit/s, 150 ms RTT, 2 % loss, 20 ms jitter) as the bridge sees it over the verdict window:
+        // ~2 % loss each way, RTT 150-250 ms with queueing, audio jitter ~7 ms, an estimate around the link's rate
+        for (double loss : new double[] {0.015, 0.02, 0.03}) {
+            for (long rtt : new long[] {150, 250}) {
+                Verdict v = Verdict.judge(figures(loss, loss, rtt, 7, 330_000, 0, 18, 0.02, 0), DEFAULTS);
+                assertThat(v.level()).as(loss + " / " + rtt).isEqualTo(Verdict.Level.DEGRADED);
+                assertThat(v.reason()).contains("uplink loss", "downlink loss").doesNotContain("RTT");
+            }
+        }
+        // a clean link with the odd lost packet stays good
+        assertThat(Verdict.judge(figures(0.004, 0.006, 40, 5, 2_000_000, 0, 25, 0.005, 0), DEFAULTS).level())
+                .isEqualTo(Verdict.Level.GOOD);
+        // EDGE-like (5 %+ loss): bad
+        assertThat(Verdict.judge(figures(0.06, 0.06, 300, 10, 120_000, 1, 0, 0.08, 0), DEFAULTS).level())
+                .isEqualTo(Verdict.Level.BAD);
+    }
+
+    @Test
     void fpsCountsOnlyWhenVideoIsExpected() {
         Verdict v = Verdict.judge(new Verdict.Figures(OK, OK, 0, 0, 40, 5, 2_000_000, 0, false, 0, 0, 0), DEFAULTS);
         assertThat(v.level()).isEqualTo(Verdict.Level.GOOD);
