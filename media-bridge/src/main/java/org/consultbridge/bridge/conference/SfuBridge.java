@@ -98,6 +98,8 @@ public final class SfuBridge implements MediaBridge {
         this.config = config;
         this.certificate = DtlsCertificate.generate();
         SrtpTransformer.warmUp(); // never on the event loop
+        LOG.info("SRTP AES implementation: {}", SrtpTransformer.AES_FACTORY.endsWith("OpenSSLCipherFactory")
+                ? "OpenSSL (jitsi-srtp's libjitsisrtp)" : "SunJCE");
         this.capabilities = MediaCapabilities.defaults().withSimulcast(true)
                 .withTransportCc(!Boolean.getBoolean("consultbridge.bridge.no-transport-cc"))
                 .withAudioRed(!Boolean.getBoolean("consultbridge.bridge.no-red"));

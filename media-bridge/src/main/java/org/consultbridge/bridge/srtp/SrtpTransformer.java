@@ -12,6 +12,7 @@ import org.jitsi.srtp.SrtpCryptoContext;
 import org.jitsi.srtp.SrtpErrorStatus;
 import org.jitsi.srtp.SrtpPolicy;
 import org.jitsi.srtp.crypto.Aes;
+import org.jitsi.srtp.crypto.JitsiOpenSslProvider;
 import org.jitsi.utils.logging2.Logger;
 import org.jitsi.utils.logging2.LoggerImpl;
 
@@ -27,15 +28,40 @@ public final class SrtpTransformer {
     /** Authenticated streams per direction a peer may have: far more than a browser uses, and memory stays bounded. */
     static final int MAX_STREAMS = 256;
     private static final Logger JITSI_LOGGER = new LoggerImpl(SrtpTransformer.class.getName());
+    /**
+     * The AES implementation behind every SRTP context. jitsi-srtp otherwise benchmarks every provider at start (slow,
+     * noisy), so we choose: its OpenSSL binding (libjitsisrtp + the system's libcrypto) when it loads, else SunJCE.
+     * Both are AES-NI fast, but SunJCE's GCM allocates its whole engine state on every {@code Cipher.init}, i.e. on
+     * every packet (~870 bytes per packet and direction; the OpenSSL binding ~100: ForwardingBenchmark -prof gc),
+     * which on a server pinned to one core turns into collector work competing with the packet path. Override with
+     * {@code -Dconsultbridge.srtp.aes=sunjce|openssl}.
+     */
+    public static final String AES_FACTORY = chooseAesFactory(System.getProperty("consultbridge.srtp.aes", "auto"));
 
     static {
-        // jitsi-srtp otherwise benchmarks every AES provider at start (slow, noisy); SunJCE's AES-NI path is as
-        // fast as its OpenSSL JNI binding on this kind of machine (MACHINE-NOTES), so take it directly.
-        Aes.setFactoryClassName("org.jitsi.srtp.crypto.Aes$SunJCECipherFactory");
+        Aes.setFactoryClassName(AES_FACTORY);
         // jitsi-srtp logs every refused packet (a replay, a failed authentication) at SEVERE, on the event loop:
         // one log line per packet that anyone on the network can send (or the network duplicate). Every refusal is
         // reported by the return value and counted under a DropReason instead.
         JITSI_LOGGER.setLevelOff();
+    }
+
+    static String chooseAesFactory(String wanted) {
+        String openSsl = "org.jitsi.srtp.crypto.Aes$OpenSSLCipherFactory";
+        String sunJce = "org.jitsi.srtp.crypto.Aes$SunJCECipherFactory";
+        return switch (wanted) {
+            case "sunjce" -> sunJce;
+            case "openssl" -> openSsl;
+            default -> openSslLoads() ? openSsl : sunJce;
+        };
+    }
+
+    private static boolean openSslLoads() {
+        try {
+            return JitsiOpenSslProvider.isLoaded();
+        } catch (LinkageError e) {
+            return false;
+        }
     }
 
     private final SrtpContextFactory sendFactory;
@@ -106,6 +132,9 @@ public final class SrtpTransformer {
                 c = sendFactory.deriveContext((int) ssrc, 0);
                 sendRtp.put(ssrc, c);
             }
+            // RFC 7714 §8.1: the GCM nonce comes from SSRC and index, so an index must never be protected twice;
+            // jitsi-srtp's send context refuses an index it has used or one more than 64 behind the highest
+            // (SrtpTransformerTest.sentIndicesAreNeverReused), whichever AES implementation is behind it
             return protect(packet, c, null, rtpTrailer);
         } catch (GeneralSecurityException | RuntimeException e) {
             return false;
