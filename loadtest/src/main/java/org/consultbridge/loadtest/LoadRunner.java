@@ -30,6 +30,8 @@ final class LoadRunner implements AutoCloseable {
     private final ProcessSampler server;
     /** This JVM: the generator's own CPU, to tell a server limit from a generator limit. */
     private final ProcessSampler generator = new ProcessSampler(ProcessHandle.current().pid());
+    private final CoreSampler serverCores;
+    private final CoreSampler generatorCores;
     private int consultations;
     /** The participants of each consultation (step thread only), to check everyone received everyone. */
     private final Map<String, List<Participant>> byConsultation = new java.util.LinkedHashMap<>();
@@ -37,6 +39,13 @@ final class LoadRunner implements AutoCloseable {
     /** Against ConsultBridge (our signalling, tokens signed with the options' secret). */
     LoadRunner(LoadOptions options, PrintStream out) {
         this(options, out, consultBridge(options));
+    }
+
+    private static java.util.Set<Integer> cpuSet(String list) {
+        if (list == null || list.isBlank() || list.equals("none")) {
+            return null;
+        }
+        return CpuPinning.parseList("cores", list, Integer.MAX_VALUE);
     }
 
     /** Against the target whose participants {@code factory} creates. */
@@ -47,6 +56,15 @@ final class LoadRunner implements AutoCloseable {
         this.group = new MultiThreadIoEventLoopGroup(options.threads(), io.netty.channel.epoll.Epoll.isAvailable()
                 ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.server = options.serverPid() > 0 ? new ProcessSampler(options.serverPid()) : null;
+        java.util.Set<Integer> serverSet = cpuSet(options.pinning().serverCpus());
+        java.util.Set<Integer> generatorSet = cpuSet(options.pinning().generatorCpus());
+        if (serverSet != null && generatorSet != null && java.util.Collections.disjoint(serverSet, generatorSet)) {
+            this.serverCores = new CoreSampler(serverSet);
+            this.generatorCores = new CoreSampler(generatorSet);
+        } else { // one side unpinned or overlapping: both share the machine's cores
+            this.serverCores = new CoreSampler(null);
+            this.generatorCores = serverCores;
+        }
         org.consultbridge.bridge.srtp.SrtpTransformer.warmUp();
     }
 
@@ -81,9 +99,9 @@ final class LoadRunner implements AutoCloseable {
                         r.impairedLossPercent(), r.impairedLatencyP99Ms());
             }
             if (r.machineBusy()) {
-                out.printf(Locale.ROOT, "  WARNING: busy machine: the server's threads waited for a CPU %.0f%% of a core, "
-                        + "the generator's %.0f%% (other processes took the cores): not the server's capacity%n",
-                        r.serverCpuWaitPercent(), r.generatorCpuWaitPercent());
+                out.printf(Locale.ROOT, "  WARNING: busy machine: other processes took %.0f%% of a core from the server's "
+                        + "cores, %.0f%% from the generator's: not the server's capacity%n",
+                        r.serverCoresOthersPercent(), r.generatorCoresOthersPercent());
             }
             if (r.generatorSaturated()) {
                 out.printf(Locale.ROOT, "  WARNING: the generator used %.0f%% of its %.0f%% (%s): past 85%% this step "
@@ -176,10 +194,10 @@ final class LoadRunner implements AutoCloseable {
         drain();
         if (server != null) {
             server.cpuPercent();
-            server.cpuWaitPercent();
+            serverCores.busyPercent();
         }
         generator.cpuPercent();
-        generator.cpuWaitPercent();
+        generatorCores.busyPercent();
         long start = System.nanoTime();
         long end = start + o.stepDuration().toNanos();
         progressUntil(end, target);
@@ -187,8 +205,14 @@ final class LoadRunner implements AutoCloseable {
         double cpu = server != null ? server.cpuPercent() : Double.NaN;
         double rss = server != null ? server.rssMb() : Double.NaN;
         double generatorCpu = generator.cpuPercent();
-        double serverWait = server != null ? server.cpuWaitPercent() : Double.NaN;
-        double generatorWait = generator.cpuWaitPercent();
+        // what other processes took of each side's cores; unpinned, the cores are shared by both sides
+        double serverCoresBusy = serverCores.busyPercent();
+        double generatorCoresBusy = generatorCores.busyPercent();
+        double ours = cpu + generatorCpu;
+        double serverWait = server == null ? Double.NaN
+                : Math.max(0, serverCoresBusy - (serverCores == generatorCores ? ours : cpu));
+        double generatorWait = Math.max(0, generatorCoresBusy
+                - (serverCores == generatorCores ? (Double.isNaN(cpu) ? generatorCpu : ours) : generatorCpu));
         boolean generatorSaturated = generatorCpu > 0.85 * o.generatorCapacityPercent();
 
         long sent = metrics.packetsSent.sumThenReset();

@@ -404,7 +404,7 @@ public final class LoadTestMain {
                 System.out.println("  " + StepResult.codes("refused", last.refused(), last.refusedCodes()));
             }
             if (r.steps().stream().anyMatch(StepResult::machineBusy)) {
-                System.out.println("  WARNING: other processes took the cores at some step (CPU wait > 50 %): re-run "
+                System.out.println("  WARNING: other processes took the cores at some step (over 20 % of a core): re-run "
                         + "on a quiet machine for the server's capacity.");
             }
             if (r.steps().stream().anyMatch(StepResult::generatorSaturated)) {

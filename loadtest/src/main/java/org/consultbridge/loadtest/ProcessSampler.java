@@ -3,8 +3,6 @@ package org.consultbridge.loadtest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 /** CPU time and resident memory of a process, read from Linux /proc (proc(5)): the server under load. */
 final class ProcessSampler {
@@ -13,8 +11,6 @@ final class ProcessSampler {
     private final long ticksPerSecond;
     private long lastTicks = -1;
     private long lastNanos;
-    private Map<String, Long> lastWait;
-    private long lastWaitSampleNanos;
 
     ProcessSampler(long pid) {
         this.pid = pid;
@@ -35,6 +31,12 @@ final class ProcessSampler {
         return result;
     }
 
+    /** CPU time the process has used so far, in seconds (user + system, all its threads); NaN if unreadable. */
+    double cpuSeconds() {
+        long ticks = ticks();
+        return ticks < 0 ? Double.NaN : (double) ticks / ticksPerSecond;
+    }
+
     private long ticks() {
         try {
             String stat = new String(Files.newInputStream(Path.of("/proc", String.valueOf(pid), "stat")).readAllBytes());
@@ -43,49 +45,6 @@ final class ProcessSampler {
             return Long.parseLong(f[11]) + Long.parseLong(f[12]);
         } catch (IOException | RuntimeException e) {
             return -1;
-        }
-    }
-
-    /**
-     * Time its threads spent runnable but waiting for a CPU since the previous call, in percent of one core: the sum,
-     * over threads alive at both calls, of the growth of {@code /proc/PID/task/TID/schedstat}'s second field (run
-     * delay). Threads are compared one by one so that a thread ending between two calls does not make the sum drop.
-     * NaN on the first call or without schedstat. High values mean other processes took the cores: the figures then
-     * describe a busy machine, not the server.
-     */
-    double cpuWaitPercent() {
-        Map<String, Long> wait = waitNanosByThread();
-        long now = System.nanoTime();
-        double result = Double.NaN;
-        if (lastWait != null && wait != null) {
-            long sum = 0;
-            for (Map.Entry<String, Long> e : wait.entrySet()) {
-                Long before = lastWait.get(e.getKey());
-                if (before != null && e.getValue() >= before) {
-                    sum += e.getValue() - before;
-                }
-            }
-            result = 100.0 * sum / (now - lastWaitSampleNanos);
-        }
-        lastWait = wait;
-        lastWaitSampleNanos = now;
-        return result;
-    }
-
-    private Map<String, Long> waitNanosByThread() {
-        try (var tasks = Files.newDirectoryStream(Path.of("/proc", String.valueOf(pid), "task"))) {
-            Map<String, Long> byThread = new HashMap<>();
-            for (Path t : tasks) {
-                try {
-                    String[] f = Files.readString(t.resolve("schedstat")).strip().split(" ");
-                    byThread.put(t.getFileName().toString(), Long.parseLong(f[1]));
-                } catch (IOException | RuntimeException e) {
-                    // the thread ended meanwhile
-                }
-            }
-            return byThread;
-        } catch (IOException | RuntimeException e) {
-            return null;
         }
     }
 

@@ -97,8 +97,8 @@ final class Report {
                     r.target().equals("janus") ? "Janus 1.1.2 VideoRoom" : "ConsultBridge", r.maxConsultations(), note,
                     at.receivedPps(), at.serverCpuPercent(), at.serverRssMb(), at.latencyP99Ms(), at.lossPercent(),
                     at.joinP99Ms(), at.topLayerPercent(), at.generatorCpuPercent(), at.generatorSaturated() ? " (saturated)" : ""
-                            + (at.machineBusy() ? String.format(Locale.ROOT, "; busy machine: CPU wait server %.0f %%, "
-                            + "generator %.0f %%", at.serverCpuWaitPercent(), at.generatorCpuWaitPercent()) : "")));
+                            + (at.machineBusy() ? String.format(Locale.ROOT, "; busy machine: others took %.0f %% of the "
+                            + "server's cores, %.0f %% of the generator's", at.serverCoresOthersPercent(), at.generatorCoresOthersPercent()) : "")));
         }
         return sb.toString();
     }
@@ -113,9 +113,10 @@ final class Report {
                 .append(Runtime.getRuntime().availableProcessors()).append(" cores. ")
                 .append(runs.isEmpty() ? "" : escape(runs.get(0).options().pinning().toString()))
                 .append(". Server CPU is in percent of one core; the generator's CPU is in percent of one core too, "
-                        + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. CPU wait is "
-                        + "the time their threads were runnable but waited for a core (other processes): above 50 % "
-                        + "(marked) the machine was busy and the step does not show the server's capacity.</p>");
+                        + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. "Others" is "
+                        + "what other processes (and the hypervisor, as steal) took of the server's and the generator's "
+                        + "cores, from /proc/stat: above 20 % of a core (marked) the machine was busy and the step does not "
+                        + "show the server's capacity.</p>");
         for (Run r : runs) {
             sb.append("<h2>").append(r.target()).append(": ").append(r.maxConsultations())
                     .append(" concurrent consultations within the objectives</h2>");
@@ -142,7 +143,7 @@ final class Report {
                     .append("<th>join p50 ms</th><th>join p99 ms</th><th>first frame p50 ms</th><th>top layer %</th>")
                     .append("<th>impaired loss %</th><th>NACK / PLI / TWCC sent</th><th>refused</th>")
                     .append("<th>server CPU %</th><th>CPU % / consultation</th><th>RSS MiB</th><th>generator CPU %</th>")
-                    .append("<th>CPU wait % server / generator</th>")
+                    .append("<th>others on the cores % server / generator</th>")
                     .append("<th>objectives</th></tr>");
             for (StepResult s : r.steps()) {
                 sb.append(String.format(Locale.ROOT, "<tr%s><td>%d</td><td>%d/%d</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>"
@@ -155,8 +156,8 @@ final class Report {
                         s.impairedLossPercent() < 0 ? "" : String.format(Locale.ROOT, "%.2f", s.impairedLossPercent()),
                         s.nacksSent(), s.plisSent(), s.transportCcSent(), s.refused(), s.serverCpuPercent(),
                         s.cpuPercentPerConsultation(), s.serverRssMb(), s.generatorSaturated() ? " class=\"miss\"" : "",
-                        s.generatorCpuPercent(), s.machineBusy() ? " class=\"miss\"" : "", s.serverCpuWaitPercent(),
-                        s.generatorCpuWaitPercent(), s.sloMet() ? "met" : escape(s.sloFailure())));
+                        s.generatorCpuPercent(), s.machineBusy() ? " class=\"miss\"" : "", s.serverCoresOthersPercent(),
+                        s.generatorCoresOthersPercent(), s.sloMet() ? "met" : escape(s.sloFailure())));
             }
             sb.append("</table>");
         }

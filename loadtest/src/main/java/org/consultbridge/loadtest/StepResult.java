@@ -15,15 +15,15 @@ record StepResult(int consultations, int participants, int joined, double second
                   double impairedLatencyP99Ms, double topLayerPercent, long nacksSent, long plisSent,
                   long transportCcSent, long recovered, long plisReceived, double serverCpuPercent,
                   double serverRssMb, double cpuPercentPerConsultation, double generatorCpuPercent,
-                  boolean generatorSaturated, double serverCpuWaitPercent, double generatorCpuWaitPercent,
+                  boolean generatorSaturated, double serverCoresOthersPercent, double generatorCoresOthersPercent,
                   boolean sloMet, String sloFailure) {
 
     /**
-     * Threads of the server or the generator waited for a CPU more than half a core's worth on average: other
-     * processes were taking the cores, so the step measured a busy machine.
+     * Other processes (or the hypervisor, as steal time) took more than a fifth of a core from the server's or the
+     * generator's cores on average: the step measured a busy machine, not the server.
      */
     boolean machineBusy() {
-        return serverCpuWaitPercent > 50 || generatorCpuWaitPercent > 50;
+        return serverCoresOthersPercent > 20 || generatorCoresOthersPercent > 20;
     }
 
     /** "refused: 3 (consultation-full x3)" style, or "" when nothing was refused. */
