@@ -113,7 +113,7 @@ final class Report {
                 .append(Runtime.getRuntime().availableProcessors()).append(" cores. ")
                 .append(runs.isEmpty() ? "" : escape(runs.get(0).options().pinning().toString()))
                 .append(". Server CPU is in percent of one core; the generator's CPU is in percent of one core too, "
-                        + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. "Others" is "
+                        + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. \"Others\" is "
                         + "what other processes (and the hypervisor, as steal) took of the server's and the generator's "
                         + "cores, from /proc/stat: above 20 % of a core (marked) the machine was busy and the step does not "
                         + "show the server's capacity.</p>");
