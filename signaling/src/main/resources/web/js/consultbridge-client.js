@@ -116,14 +116,16 @@ export class ConsultClient extends EventTarget {
     ws.onmessage = (e) => { if (ws === this.ws) { this.lastHeard = performance.now(); this.onMessage(JSON.parse(e.data)); } };
     ws.onclose = (e) => this.onSocketClosed(ws, e.code, e.reason);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.abandon(ws); reject(new Error('cannot reach the server')); }, CONNECT_TIMEOUT_MS);
-      ws.onopen = () => { clearTimeout(timer); this.lastHeard = performance.now(); resolve(); };
-      ws.onerror = () => { clearTimeout(timer); reject(new Error('cannot reach the server')); };
+      const timer = setTimeout(() => this.abandon(ws), CONNECT_TIMEOUT_MS);
+      ws.failConnect = () => { clearTimeout(timer); ws.failConnect = null; reject(new Error('cannot reach the server')); };
+      ws.onopen = () => { clearTimeout(timer); ws.failConnect = null; this.lastHeard = performance.now(); resolve(); };
+      ws.onerror = () => { if (ws.failConnect) ws.failConnect(); };
     });
   }
 
   /** Gives a socket up: no more events from it; closed as far as the network lets us. */
   abandon(ws) {
+    if (ws.failConnect) ws.failConnect(); // an attempt still connecting fails now
     ws.onmessage = null; ws.onclose = null; ws.onopen = null; ws.onerror = null;
     try { ws.close(4000, 'abandoned'); } catch (e) { /* already closed */ }
     if (ws === this.ws) this.onSocketClosed(ws, 1006, 'no answer');
@@ -181,15 +183,18 @@ export class ConsultClient extends EventTarget {
     const deadline = performance.now() + graceMs + 10000;
     for (let attempt = 0; performance.now() < deadline; attempt++) {
       if (this.state === 'left' || this.leaving || FINAL_STATES.has(this.state)) { this.reconnecting = false; return; }
-      await sleep(attempt === 0 ? Math.round(Math.random() * 250) : backoffMs(attempt - 1));
+      await this.pause(attempt === 0 ? Math.round(Math.random() * 250) : backoffMs(attempt - 1));
       try {
+        this.connectStarted = performance.now();
         await this.connectSocket();
+        this.connectStarted = null;
         const welcome = await this.request({ type: 'hello', version: PROTOCOL_VERSION, resume: this.resume.token,
           consultationId: this.self.consultationId, participantId: this.self.participantId });
         this.reconnecting = false;
         await this.resumed(welcome);
         return;
       } catch (e) {
+        this.connectStarted = null;
         if (e.code === 'resume-invalid' || e.code === 'resume-expired') break;
         if (RETRY_LATER_CODES.has(e.code)) {
           const wait = Math.max(retryAfterMs(e.message), backoffMs(attempt + 2));
@@ -201,6 +206,25 @@ export class ConsultClient extends EventTarget {
     }
     this.reconnecting = false;
     this.mustRejoin();
+  }
+
+  /** Waits {@code ms}, or less when the network looks back (see {@link #networkBack}). */
+  pause(ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = null; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = null; resolve(); };
+    });
+  }
+
+  /**
+   * While reconnecting, ICE came back (the media path works again): try a new connection now instead of waiting for
+   * the backoff or for a connection attempt whose TCP handshake is stuck in its retransmission backoff.
+   */
+  networkBack() {
+    if (!this.reconnecting) return;
+    if (this.wake) this.wake();
+    else if (this.connectStarted !== null && this.connectStarted !== undefined
+      && performance.now() - this.connectStarted > 500 && this.ws) this.abandon(this.ws);
   }
 
   /** Our place is gone (the grace period ended): media off, the page says to join again. */
@@ -257,6 +281,7 @@ export class ConsultClient extends EventTarget {
   watchIce(pc) {
     pc.addEventListener('iceconnectionstatechange', () => {
       const st = pc.iceConnectionState;
+      if (st === 'connected' || st === 'completed') { this.networkBack(); return; }
       if (st !== 'disconnected' && st !== 'failed') return;
       this.beat();
       clearTimeout(this.iceTimer);
