@@ -139,11 +139,13 @@ final class Transport {
             return;
         }
         if (previousUfrag != null) {
-            bridge.unregisterUfrag(previousUfrag, this);
+            // the peer never checked with the current credentials: it still has the previous ones, which stay
+            bridge.unregisterUfrag(localUfrag, this);
+        } else {
+            previousUfrag = localUfrag;
+            previousPwdBytes = localPwdBytes;
+            previousRemoteUfrag = remoteUfrag;
         }
-        previousUfrag = localUfrag;
-        previousPwdBytes = localPwdBytes;
-        previousRemoteUfrag = remoteUfrag;
         localUfrag = randomIceString(8);
         localPwd = randomIceString(24);
         localPwdBytes = localPwd.getBytes(StandardCharsets.UTF_8);

@@ -125,6 +125,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                     participant == null ? "a client" : participant.id(), silentNanos / 1_000_000);
             liveness.cancel(false);
             s.disconnect();
+            cleanup(1006); // at once, whenever Jetty reports the close (then a no-op)
             return;
         }
         s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
