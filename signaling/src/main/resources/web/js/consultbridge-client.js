@@ -257,8 +257,8 @@ export class ConsultClient extends EventTarget {
     this.emit('participants');
     this.emit('resumed', welcome);
     if (this.e2ee) this.e2ee.resync(); // our media key again, in case one was lost with the old connection
-    this.iceRestarts = (this.iceRestarts || 0) + 1;
     await this.restartPublishIce();
+    this.iceRestarts = (this.iceRestarts || 0) + 1;
     this.updateState(true);
   }
 
@@ -298,10 +298,10 @@ export class ConsultClient extends EventTarget {
       return;
     }
     this.lastIceRestart = now;
-    this.iceRestarts = (this.iceRestarts || 0) + 1;
     try {
       await this.request({ type: 'iceRestart' });
       await this.restartPublishIce();
+      this.iceRestarts = (this.iceRestarts || 0) + 1; // done (tests, support)
     } catch (e) { /* the connection went too: the reconnect takes over */ }
     this.iceTimer = setTimeout(() => this.restartIceIfStillDown(), 10000);
   }
