@@ -128,7 +128,11 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             cleanup(1006); // at once, whenever Jetty reports the close (then a no-op)
             return;
         }
-        s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
+        try {
+            s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
+        } catch (RuntimeException e) { // a session closing meanwhile: its close ends this task
+            LOG.debug("ping failed: {}", e.toString());
+        }
     }
 
     @Override
