@@ -303,7 +303,7 @@ export class ConsultClient extends EventTarget {
       await this.restartPublishIce();
       this.iceRestarts = (this.iceRestarts || 0) + 1; // done (tests, support)
     } catch (e) { /* the connection went too: the reconnect takes over */ }
-    this.iceTimer = setTimeout(() => this.restartIceIfStillDown(), 10000);
+    this.iceTimer = setTimeout(() => this.restartIceIfStillDown(), 6000); // still down then: again
   }
 
   /** The RTCPeerConnection configuration of both connections. */
