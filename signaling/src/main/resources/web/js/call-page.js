@@ -13,6 +13,7 @@ const STATE_TEXT = {
   reconnecting: 'Verbindung gestört … · Reconnecting …',
   disconnected: 'Getrennt · Disconnected',
   left: 'Beendet · Call ended',
+  rejoin: 'Verbindung verloren · Connection lost',
   ...ADMISSION_STATE_TEXT,
 };
 const ROLE_TEXT = { doctor: 'Arzt/Ärztin · Doctor', staff: 'Praxisteam · Staff', room: 'Telemedizin-Raum · Room', guest: 'Gast · Guest' };
@@ -35,6 +36,18 @@ function showState(detail) {
 }
 client.addEventListener('state', (e) => showState(e.detail));
 client.addEventListener('problem', (e) => { $('problem').textContent = e.detail; });
+// reconnects: the grace period ended; a new join (the same link) brings the participant back
+client.addEventListener('state', () => {
+  if (client.state !== 'rejoin' || $('rejoin')) return;
+  const b = document.createElement('button');
+  b.id = 'rejoin';
+  b.type = 'button';
+  b.textContent = 'Neu beitreten · Join again';
+  b.addEventListener('click', () => location.reload());
+  $('problem').after(b);
+});
+client.addEventListener('resumed', () => { $('problem').textContent = ''; });
+const RECONNECTING_TEXT = ' · Verbindung gestört … · reconnecting …';
 
 function tileFor(participantId) {
   let tile = document.querySelector(`[data-participant="${CSS.escape(participantId)}"]`);
@@ -77,7 +90,9 @@ function renderCaption(participantId) {
   const role = p ? (ROLE_TEXT[p.role] || p.role) : '';
   const muted = p && p.audioMuted ? ' · stumm/muted' : '';
   const audioOnly = client.suspended.has(participantId) ? ' · nur Ton (schwache Verbindung) · audio only (weak link)' : '';
-  tile.querySelector('figcaption').textContent = `${name} — ${role}${muted}${audioOnly}`;
+  const reconnecting = p && p.state === 'reconnecting';
+  tile.querySelector('figcaption').textContent = `${name} — ${role}${muted}${audioOnly}${reconnecting ? RECONNECTING_TEXT : ''}`;
+  tile.classList.toggle('reconnecting', reconnecting);
   tile.classList.toggle('audio-only', client.suspended.has(participantId));
   tile.classList.toggle('camera-off', !!(p && p.videoMuted));
 }
@@ -117,7 +132,9 @@ client.addEventListener('participants', () => {
   if (list) {
     list.replaceChildren(...[...client.participants.values()].map((p) => {
       const li = document.createElement('li');
-      li.textContent = `${p.displayName} (${ROLE_TEXT[p.role] || p.role})${p.audioMuted ? ' · Mikrofon aus/mic off' : ''}${p.videoMuted ? ' · Kamera aus/camera off' : ''}`;
+      li.textContent = `${p.displayName} (${ROLE_TEXT[p.role] || p.role})${p.audioMuted ? ' · Mikrofon aus/mic off' : ''}${p.videoMuted ? ' · Kamera aus/camera off' : ''}${p.state === 'reconnecting' ? RECONNECTING_TEXT : ''}`;
+      li.dataset.member = p.participantId; // not data-participant: that names video tiles
+      li.dataset.state = p.state || 'connected';
       li.append(...participantActions(client, p));
       return li;
     }));

@@ -6,6 +6,24 @@ const STATS_INTERVAL_MS = 5000;
 // The server ended our part: declined from the waiting room, removed, or the consultation ended (protocol.md).
 const FINAL_STATES = new Set(['declined', 'removed', 'ended']);
 const FINAL_BY_CLOSE_CODE = { 4410: 'ended', 4420: 'declined', 4421: 'removed' };
+// Reconnects (docs/protocol.md "Reconnects"): a ping every HEARTBEAT_MS; no answer within PONG_TIMEOUT_MS means the
+// link is dead (a link that goes silent closes no TCP connection). Then new connections with exponential backoff and
+// jitter (0.5 s, 1 s, 2 s ... at most RETRY_MAX_MS), each given CONNECT_TIMEOUT_MS, within the grace period.
+const HEARTBEAT_MS = 2500;
+const PONG_TIMEOUT_MS = 6000;
+const CONNECT_TIMEOUT_MS = 4000;
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 5000;
+// ICE down this long while signalling is up: ask for an ICE restart (RFC 8445 §9).
+const ICE_RESTART_AFTER_MS = 3000;
+// refusals worth retrying later: too many joins from this address (4429), no hello in time (4408)
+const RETRY_LATER_CODES = new Set(['rate-limited', 'hello-timeout']);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Exponential backoff with jitter: attempt 0, 1, 2 ... -> 0.5-1 x min(max, first * 2^attempt). */
+export function backoffMs(attempt, firstMs = RETRY_FIRST_MS, maxMs = RETRY_MAX_MS) {
+  const base = Math.min(maxMs, firstMs * 2 ** attempt);
+  return Math.round(base * (0.5 + Math.random() * 0.5));
+}
 
 export class ConsultClient extends EventTarget {
   constructor(token, options = {}) {
@@ -46,31 +64,26 @@ export class ConsultClient extends EventTarget {
   async start(localStream) {
     this.localStream = localStream;
     this.setState('connecting');
-    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-    this.ws = new WebSocket(`${proto}://${location.host}/ws`);
-    this.ws.onmessage = (e) => this.onMessage(JSON.parse(e.data));
-    this.ws.onclose = (e) => {
-      this.closeCode = e.code;
-      for (const p of this.pending.values()) p.reject(new Error('connection closed'));
-      this.pending.clear();
-      clearInterval(this.keepAlive);
-      clearInterval(this.statsTimer);
-      if (FINAL_BY_CLOSE_CODE[e.code]) this.finish(FINAL_BY_CLOSE_CODE[e.code]);
-      else if (this.state !== 'left' && !FINAL_STATES.has(this.state)) this.setState('disconnected', `${e.code} ${e.reason || ''}`.trim());
-      if (this.admission) this.admission.reject(Object.assign(new Error('connection closed'), { code: this.state }));
-    };
-    await new Promise((resolve, reject) => {
-      this.ws.onopen = resolve;
-      this.ws.onerror = () => reject(new Error('cannot reach the server'));
-    });
-    // the server closes sockets silent for 60 s: keep ours alive (and notice a dead link early)
-    this.keepAlive = setInterval(() => this.request({ type: 'ping' }).catch(() => {}), 15000);
-    this.helloSentAt = performance.now();
     const hello = { type: 'hello', version: PROTOCOL_VERSION, token: this.token };
     if (this.consultationId) hello.consultationId = this.consultationId;
-    const welcome = await this.request(hello);
-    // what this participant sees and hears, for the ops team (docs/protocol.md, clientStats); never media
-    this.statsTimer = setInterval(() => this.reportStats().catch(() => {}), STATS_INTERVAL_MS);
+    let welcome;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.connectSocket();
+        this.helloSentAt = performance.now();
+        welcome = await this.request(hello);
+        break;
+      } catch (e) {
+        // too many joins from this address, or the hello came too late: wait and try again, and say so
+        const retry = (RETRY_LATER_CODES.has(e.code) || this.closeCode === 4429 || this.closeCode === 4408) && attempt < 6;
+        if (!retry) throw e;
+        const wait = Math.max(retryAfterMs(e.message), backoffMs(attempt + 2, RETRY_FIRST_MS, 30000));
+        this.emit('problem', `${RETRY_TEXT} ${Math.round(wait / 1000)} s`);
+        await sleep(wait);
+        this.setState('connecting');
+      }
+    }
+    this.startTimers();
     this.self = welcome;
     if (welcome.admitted === false) {
       // the waiting room: no media until a doctor (or staff) admits us
@@ -79,6 +92,7 @@ export class ConsultClient extends EventTarget {
       this.admission = null;
       welcome.participants = admitted.participants;
       if (admitted.profile) welcome.profile = admitted.profile;
+      if (admitted.resume) welcome.resume = admitted.resume;
       this.helloSentAt = performance.now(); // time to first frame counts from the admission
       this.setState('connecting');
     }
@@ -87,8 +101,209 @@ export class ConsultClient extends EventTarget {
     for (const p of welcome.participants) this.participants.set(p.participantId, p);
     this.emit('participants');
     this.iceServers = welcome.iceServers || []; // TURN with ephemeral credentials, when the server has one
+    this.resume = welcome.resume || null; // reconnects: {token, graceSeconds} while we are in the call
     if (this.e2ee) await this.e2ee.start(welcome); // keys before the first frame is sent
     await this.publish();
+  }
+
+  /** A new WebSocket as this.ws; resolves when open, rejects when it cannot be opened within CONNECT_TIMEOUT_MS. */
+  connectSocket() {
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${proto}://${location.host}/ws`);
+    this.ws = ws;
+    this.epoch = (this.epoch || 0) + 1; // work started for an earlier connection is not finished on this one
+    this.closeCode = null;
+    ws.onmessage = (e) => { if (ws === this.ws) { this.lastHeard = performance.now(); this.onMessage(JSON.parse(e.data)); } };
+    ws.onclose = (e) => this.onSocketClosed(ws, e.code, e.reason);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.abandon(ws), CONNECT_TIMEOUT_MS);
+      ws.failConnect = () => { clearTimeout(timer); ws.failConnect = null; reject(new Error('cannot reach the server')); };
+      ws.onopen = () => { clearTimeout(timer); ws.failConnect = null; this.lastHeard = performance.now(); resolve(); };
+      ws.onerror = () => { if (ws.failConnect) ws.failConnect(); };
+    });
+  }
+
+  /** Gives a socket up: no more events from it; closed as far as the network lets us. */
+  abandon(ws) {
+    if (ws.failConnect) ws.failConnect(); // an attempt still connecting fails now
+    ws.onmessage = null; ws.onclose = null; ws.onopen = null; ws.onerror = null;
+    try { ws.close(4000, 'abandoned'); } catch (e) { /* already closed */ }
+    if (ws === this.ws) this.onSocketClosed(ws, 1006, 'no answer');
+  }
+
+  onSocketClosed(ws, code, reason) {
+    if (ws !== this.ws) return;
+    this.closeCode = code;
+    this.ws = null;
+    for (const p of this.pending.values()) p.reject(Object.assign(new Error('connection closed'), { code: 'closed' }));
+    this.pending.clear();
+    clearInterval(this.heartbeat);
+    clearInterval(this.statsTimer);
+    if (FINAL_BY_CLOSE_CODE[code]) { this.finish(FINAL_BY_CLOSE_CODE[code]); return; }
+    if (this.state === 'left' || this.leaving || FINAL_STATES.has(this.state) || this.state === 'rejoin') return;
+    if (this.resume && !this.reconnecting && code !== 1008 && code !== 1009) { this.reconnect(); return; }
+    if (this.reconnecting) return; // the reconnect loop sees its attempt fail
+    this.setState('disconnected', `${code} ${reason || ''}`.trim());
+    if (this.admission) this.admission.reject(Object.assign(new Error('connection closed'), { code: this.state }));
+  }
+
+  /** Heartbeat (a dead link is noticed within seconds) and the clientStats reports. */
+  startTimers() {
+    clearInterval(this.heartbeat);
+    clearInterval(this.statsTimer);
+    this.pingSentAt = null;
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    // what this participant sees and hears, for the ops team (docs/protocol.md, clientStats); never media
+    this.statsTimer = setInterval(() => this.reportStats().catch(() => {}), STATS_INTERVAL_MS);
+  }
+
+  beat() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    const now = performance.now();
+    if (this.pingSentAt !== null && now - this.pingSentAt > PONG_TIMEOUT_MS && now - (this.lastHeard || 0) > PONG_TIMEOUT_MS) {
+      this.abandon(ws); // nothing came back: the link is dead even if the socket does not know it yet
+      return;
+    }
+    if (this.pingSentAt === null) {
+      this.pingSentAt = now;
+      this.request({ type: 'ping' }).then(() => { this.pingSentAt = null; }, () => {});
+    }
+  }
+
+  /**
+   * The connection dropped while we were in the call: keep the media as it is, try new connections with backoff
+   * within the grace period, and resume our place with the resume token (no new admission).
+   */
+  async reconnect() {
+    this.reconnecting = true;
+    this.setState('reconnecting');
+    const graceMs = (this.resume.graceSeconds || 30) * 1000;
+    // the server counts the grace period from when it noticed; a little longer here, it has the last word
+    const deadline = performance.now() + graceMs + 10000;
+    for (let attempt = 0; performance.now() < deadline; attempt++) {
+      if (this.state === 'left' || this.leaving || FINAL_STATES.has(this.state)) { this.reconnecting = false; return; }
+      await this.pause(attempt === 0 ? Math.round(Math.random() * 250) : backoffMs(attempt - 1));
+      try {
+        this.connectStarted = performance.now();
+        await this.connectSocket();
+        this.connectStarted = null;
+        const welcome = await this.request({ type: 'hello', version: PROTOCOL_VERSION, resume: this.resume.token,
+          consultationId: this.self.consultationId, participantId: this.self.participantId });
+        this.reconnecting = false;
+        await this.resumed(welcome);
+        return;
+      } catch (e) {
+        this.connectStarted = null;
+        if (e.code === 'resume-invalid' || e.code === 'resume-expired') break;
+        if (RETRY_LATER_CODES.has(e.code)) {
+          const wait = Math.max(retryAfterMs(e.message), backoffMs(attempt + 2));
+          this.emit('problem', `${RETRY_TEXT} ${Math.round(wait / 1000)} s`);
+          await sleep(wait);
+        }
+        if (this.ws && this.ws.readyState !== WebSocket.CLOSED) this.abandon(this.ws);
+      }
+    }
+    this.reconnecting = false;
+    this.mustRejoin();
+  }
+
+  /** Waits {@code ms}, or less when the network looks back (see {@link #networkBack}). */
+  pause(ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = null; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = null; resolve(); };
+    });
+  }
+
+  /**
+   * While reconnecting, ICE came back (the media path works again): try a new connection now instead of waiting for
+   * the backoff or for a connection attempt whose TCP handshake is stuck in its retransmission backoff.
+   */
+  networkBack() {
+    if (!this.reconnecting) return;
+    if (this.wake) this.wake();
+    else if (this.connectStarted !== null && this.connectStarted !== undefined
+      && performance.now() - this.connectStarted > 500 && this.ws) this.abandon(this.ws);
+  }
+
+  /** Our place is gone (the grace period ended): media off, the page says to join again. */
+  mustRejoin() {
+    this.resume = null;
+    if (this.ws) this.abandon(this.ws);
+    if (this.publishPc) this.publishPc.close();
+    if (this.subscribePc) this.subscribePc.close();
+    this.setState('rejoin');
+    this.emit('problem', REJOIN_TEXT);
+  }
+
+  /** Back in our place on a new connection: fresh state from the welcome, then ICE restarts on both sides. */
+  async resumed(welcome) {
+    this.resume = welcome.resume || this.resume;
+    this.iceServers = welcome.iceServers || this.iceServers;
+    this.startTimers();
+    const before = new Map(this.participants);
+    this.participants = new Map(welcome.participants.map((p) => [p.participantId, p]));
+    for (const id of before.keys()) {
+      if (!this.participants.has(id)) { // left while we were away
+        this.remoteTracks.delete(id);
+        if (this.e2ee) this.e2ee.onMessage({ type: 'participantLeft', participantId: id });
+        this.emit('remote', id);
+      }
+    }
+    for (const p of welcome.participants) {
+      if (!before.has(p.participantId) && this.e2ee) this.e2ee.onMessage({ type: 'participantJoined', participant: p });
+    }
+    this.emit('participants');
+    this.emit('resumed', welcome);
+    if (this.e2ee) this.e2ee.resync(); // our media key again, in case one was lost with the old connection
+    await this.restartPublishIce();
+    this.iceRestarts = (this.iceRestarts || 0) + 1;
+    this.updateState(true);
+  }
+
+  /** ICE restart of the publish side (RFC 8445 §9): an offer with new credentials; the bridge answers with new ones. */
+  async restartPublishIce() {
+    const pc = this.publishPc;
+    if (!pc || pc.signalingState === 'closed') return;
+    try { pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.iceServers }); } catch (e) { /* keep */ }
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription.sdp });
+    if (pc.signalingState === 'have-local-offer') await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  }
+
+  /**
+   * ICE of a peer connection went down while signalling is up: after ICE_RESTART_AFTER_MS still down, ask the bridge
+   * for an ICE restart (a new subscribe offer comes) and restart the publish side. A dead link is noticed sooner:
+   * ping now.
+   */
+  watchIce(pc) {
+    pc.addEventListener('iceconnectionstatechange', () => {
+      const st = pc.iceConnectionState;
+      if (st === 'connected' || st === 'completed') { this.networkBack(); return; }
+      if (st !== 'disconnected' && st !== 'failed') return;
+      this.beat();
+      clearTimeout(this.iceTimer);
+      this.iceTimer = setTimeout(() => this.restartIceIfStillDown(), st === 'failed' ? 0 : ICE_RESTART_AFTER_MS);
+    });
+  }
+
+  async restartIceIfStillDown() {
+    const down = [this.publishPc, this.subscribePc].some((pc) => pc && ['disconnected', 'failed'].includes(pc.iceConnectionState));
+    if (!down || this.reconnecting || !this.ws || this.ws.readyState !== WebSocket.OPEN || !this.resume) return;
+    const now = performance.now();
+    if (now - (this.lastIceRestart || -1e9) < 5000) { // at most one every 5 s; look again then
+      this.iceTimer = setTimeout(() => this.restartIceIfStillDown(), 5000);
+      return;
+    }
+    this.lastIceRestart = now;
+    try {
+      await this.request({ type: 'iceRestart' });
+      await this.restartPublishIce();
+      this.iceRestarts = (this.iceRestarts || 0) + 1; // done (tests, support)
+    } catch (e) { /* the connection went too: the reconnect takes over */ }
+    this.iceTimer = setTimeout(() => this.restartIceIfStillDown(), 6000); // still down then: again
   }
 
   /** The RTCPeerConnection configuration of both connections. */
@@ -105,9 +320,13 @@ export class ConsultClient extends EventTarget {
 
   request(msg) {
     const id = this.nextId++;
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(Object.assign(new Error('not connected'), { code: 'closed' }));
+    }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ ...msg, id }));
+      ws.send(JSON.stringify({ ...msg, id }));
     });
   }
 
@@ -139,6 +358,11 @@ export class ConsultClient extends EventTarget {
         this.participants.set(msg.participant.participantId, msg.participant);
         this.emit('participants');
         break;
+      case 'participantState': { // reconnects: another participant's connection dropped, or it is back
+        const p = this.participants.get(msg.participantId);
+        if (p) { p.state = msg.state; this.emit('participants'); }
+        break;
+      }
       case 'participantLeft':
         this.participants.delete(msg.participantId);
         this.remoteTracks.delete(msg.participantId);
@@ -166,6 +390,8 @@ export class ConsultClient extends EventTarget {
       case 'admitted':
         if (this.admission) this.admission.resolve(msg);
         break;
+      case 'welcome': // a resume's reply comes as a request's answer; nothing to do here
+        break;
       case 'waiting':
         this.doctorPresent = !!msg.doctorPresent;
         this.emit('waiting');
@@ -192,6 +418,7 @@ export class ConsultClient extends EventTarget {
     const pc = new RTCPeerConnection(this.pcConfig());
     this.publishPc = pc;
     pc.onconnectionstatechange = () => this.updateState();
+    this.watchIce(pc);
     pc.onicecandidate = (e) => {
       // The bridge is ICE-lite and learns our address from our checks; we still tell it, as the protocol says.
       if (e.candidate) this.send({ type: 'iceCandidate', target: 'publish', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid });
@@ -219,15 +446,19 @@ export class ConsultClient extends EventTarget {
       const pc = new RTCPeerConnection(this.pcConfig());
       this.subscribePc = pc;
       pc.onconnectionstatechange = () => this.updateState();
+      this.watchIce(pc);
       pc.ontrack = (e) => this.onTrack(e);
       pc.onicecandidate = (e) => {
         if (e.candidate) this.send({ type: 'iceCandidate', target: 'subscribe', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid });
       };
     }
     const pc = this.subscribePc;
+    const epoch = this.epoch;
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    // an offer of an earlier connection: the bridge superseded it with the one it sends after the resume
+    if (epoch !== this.epoch) return;
     await this.request({ type: 'subscribeAnswer', sdp: pc.localDescription.sdp });
   }
 
@@ -303,6 +534,7 @@ export class ConsultClient extends EventTarget {
   }
 
   async leave() {
+    this.leaving = true;
     try { await this.request({ type: 'leave' }); } catch (e) { /* closing anyway */ }
     this.setState('left');
     this.close();
@@ -313,6 +545,8 @@ export class ConsultClient extends EventTarget {
     if (this.publishPc) this.publishPc.close();
     if (this.subscribePc) this.subscribePc.close();
     if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
+    clearInterval(this.heartbeat);
+    clearInterval(this.statsTimer);
     if (this.ws) this.ws.close(1000, 'left');
   }
 
@@ -369,8 +603,9 @@ export class ConsultClient extends EventTarget {
     return this.request(msg);
   }
 
-  updateState() {
-    if (this.state === 'left' || this.state === 'disconnected' || this.state === 'waiting' || FINAL_STATES.has(this.state)) return;
+  updateState(force) {
+    if (this.state === 'left' || this.state === 'disconnected' || this.state === 'waiting' || this.state === 'rejoin' || FINAL_STATES.has(this.state)) return;
+    if (this.reconnecting && !force) return; // the signalling connection is being resumed
     const pub = this.publishPc ? this.publishPc.connectionState : 'new';
     if (pub === 'connected') this.setState('connected');
     else if (pub === 'failed' || pub === 'disconnected') this.setState('reconnecting');
@@ -424,6 +659,16 @@ export function optionsFromLocation() {
   const relay = /(?:^|[#&?])relay=(1|true)(?:&|$)/.test(location.hash) || /(?:^|[?&])relay=(1|true)(?:&|$)/.test(location.search);
   const cid = /(?:^|[#&?])consultation=([A-Za-z0-9._-]{1,64})(?:&|$)/.exec(location.hash) || /(?:^|[?&])consultation=([A-Za-z0-9._-]{1,64})(?:&|$)/.exec(location.search);
   return { videoCodec: m ? m[1] : null, simulcast: !(sc && sc[1] === '0'), forceRelay: relay, consultationId: cid ? cid[1] : null };
+}
+
+const RETRY_TEXT = 'Der Server ist gerade ausgelastet, neuer Versuch in · The server is busy, trying again in';
+const REJOIN_TEXT = 'Die Verbindung war zu lange unterbrochen. Bitte treten Sie neu bei. · '
+  + 'The connection was lost for too long. Please join again.';
+
+/** "retry in 12 s" in a refusal's message: that many milliseconds (0 when absent). */
+function retryAfterMs(message) {
+  const m = /retry in (\d+) s/.exec(message || '');
+  return m ? Number(m[1]) * 1000 : 0;
 }
 
 export function tokenFromLocation() {

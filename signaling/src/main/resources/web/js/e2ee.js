@@ -134,6 +134,10 @@ export class E2ee extends EventTarget {
         if (this.publicKeys.has(msg.participant.participantId)) this.forget(msg.participant.participantId);
         if (msg.participant.e2eePublicKey) this.onPublicKey(msg.participant.participantId, msg.participant.e2eePublicKey, true);
         break;
+      case 'participantState':
+        // reconnects: it is back on a new connection; a media key sent meanwhile may have been lost with the old one
+        if (msg.state === 'connected' && this.publicKeys.has(msg.participantId)) this.resendTo(msg.participantId);
+        break;
       case 'participantLeft':
         if (this.publicKeys.has(msg.participantId)) {
           this.forget(msg.participantId);
@@ -143,6 +147,22 @@ export class E2ee extends EventTarget {
       default:
         break;
     }
+  }
+
+  /** Reconnects: our current media key (and one about to be used) to {@code pid} again. */
+  resendTo(pid) {
+    this.serial(async () => {
+      await this.sendMediaKey(pid);
+      const p = this.pendingKey;
+      if (p) await this.sendMediaKey(pid, p.keyId, p.raw);
+    });
+  }
+
+  /** Reconnects: we resumed on a new connection; what we sent on the old one may be lost: our keys to everyone. */
+  resync() {
+    if (!this.active || !this.started) return;
+    this.log('resumed: media keys sent again');
+    for (const pid of this.publicKeys.keys()) this.resendTo(pid);
   }
 
   serial(task) {

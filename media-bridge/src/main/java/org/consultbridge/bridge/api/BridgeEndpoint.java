@@ -27,6 +27,15 @@ public interface BridgeEndpoint {
      */
     Optional<String> createSubscribeOffer();
 
+    /**
+     * ICE restart (RFC 8445 §9) after the participant's network changed or its connectivity checks failed: the next
+     * subscribe offer (the listener is told one is due; an outstanding one is superseded) carries new ICE
+     * credentials. The publish side restarts when the browser offers new credentials (its own ICE restart) in
+     * {@link #acceptPublishOffer}. DTLS and SRTP go on; media resumes as soon as checks succeed again, also on a
+     * transport whose consent had expired.
+     */
+    void restartIce();
+
     /** Accepts the browser's answer to the last subscribe offer. */
     void acceptSubscribeAnswer(String sdpAnswer) throws SdpException;
 

@@ -142,14 +142,17 @@ final class Endpoint implements BridgeEndpoint {
     private String onPublishOffer(String sdpOffer) throws SdpException {
         ensureOpen();
         PublishAnswer answer = PublishNegotiation.answer(sdpOffer, publish.localParams(), bridge.capabilities());
+        if (publishNegotiated && publish.remoteUfrag != null && !publish.remoteUfrag.equals(answer.remoteIceUfrag())) {
+            // RFC 8839 §4.4.2.1.1: new ICE credentials in an offer are an ICE restart; the answerer restarts too
+            // (RFC 8445 §9: both sides change ufrag and password). DTLS and SRTP go on.
+            publish.restartIce();
+            answer = PublishNegotiation.answer(sdpOffer, publish.localParams(), bridge.capabilities());
+        }
         long added = answer.tracks().stream().filter(t -> !producersByMid.containsKey(t.mid())).count();
         if (producersByMid.size() + added > MAX_PRODUCERS) {
             // every offer may name new mids: without a cap, offers in a loop would grow producers, the others'
             // consumers and their subscribe offers without bound
             throw new SdpException("at most " + MAX_PRODUCERS + " published tracks per participant");
-        }
-        if (publishNegotiated && publish.remoteUfrag != null && !publish.remoteUfrag.equals(answer.remoteIceUfrag())) {
-            throw new SdpException("ICE restart on the publish transport is not supported yet: reconnect instead");
         }
         DtlsRole role = answer.remoteSetup() == Setup.PASSIVE ? DtlsRole.CLIENT : DtlsRole.SERVER;
         publish.setRemote(answer.remoteIceUfrag(), answer.remoteFingerprint().algorithm(),
@@ -210,6 +213,20 @@ final class Endpoint implements BridgeEndpoint {
         offeredTracks = tracks;
         subscribeTransportUsed = anyActive;
         return Optional.of(offer);
+    }
+
+    @Override
+    public void restartIce() {
+        bridge.onLoop(() -> {
+            if (!closed) {
+                // RFC 8445 §9 / RFC 8839 §4.4.1.1.1: the next subscribe offer carries new credentials; one still
+                // outstanding is superseded (its answer may never come: the signalling connection was lost)
+                subscribe.restartIce();
+                offeredTracks = null;
+                renegotiationNeeded();
+            }
+            return null;
+        });
     }
 
     @Override

@@ -266,6 +266,11 @@ public final class SfuBridge implements MediaBridge {
         return t;
     }
 
+    /** A transport's new ICE ufrag after a restart. */
+    void registerUfrag(String ufrag, Transport t) {
+        transportsByUfrag.put(ufrag, t);
+    }
+
     void unregisterUfrag(String ufrag, Transport t) {
         transportsByUfrag.remove(ufrag, t);
     }
@@ -533,28 +538,30 @@ public final class SfuBridge implements MediaBridge {
             drop(DropReason.STUN_MALFORMED);
             return;
         }
-        Transport t = transportsByUfrag.get(username.substring(0, colon));
-        if (t == null || !t.remoteUfragMatches(username, colon)
+        String ourUfrag = username.substring(0, colon);
+        Transport t = transportsByUfrag.get(ourUfrag);
+        byte[] pwd = t == null ? null : t.passwordFor(ourUfrag); // the current or, after a restart, the old one
+        if (t == null || pwd == null || !t.remoteUfragMatches(username, colon)
                 || tcp != null && tcp.transport() != null && tcp.transport() != t) { // RFC 6544 §7.2: one pair each
             drop(DropReason.STUN_UNKNOWN_USERNAME);
             return;
         }
         // RFC 8445 §7.3 / RFC 5389 §10.1.3: short-term credential check with our password
-        if (!m.hasMessageIntegrity() || !m.checkMessageIntegrity(t.localPwdBytes)
+        if (!m.hasMessageIntegrity() || !m.checkMessageIntegrity(pwd)
                 || (m.hasFingerprint() && !m.checkFingerprint())) {
             drop(DropReason.STUN_INTEGRITY);
             return;
         }
         byte[] response = StunMessageBuilder.bindingSuccess(m.transactionId())
                 .xorMappedAddress(sender)
-                .build(t.localPwdBytes, true);
+                .build(pwd, true);
         if (tcp != null) {
             tcp.write(Unpooled.wrappedBuffer(response)); // RFC 6544 §7.2: responses on the connection of the request
         } else {
             channel.write(new DatagramPacket(Unpooled.wrappedBuffer(response), sender), channel.voidPromise());
         }
         flushPending = true;
-        t.onValidCheck(sender, tcp, m.hasUseCandidate(), System.nanoTime());
+        t.onValidCheck(sender, tcp, m.hasUseCandidate(), System.nanoTime(), pwd == t.localPwdBytes);
     }
 
     private void onSrtp(ByteBuf content, Transport t) {

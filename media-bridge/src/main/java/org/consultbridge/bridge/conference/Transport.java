@@ -36,9 +36,17 @@ final class Transport {
     final SfuBridge bridge;
     final Endpoint endpoint;
     final TransportDirection direction;
-    final String localUfrag;
-    final String localPwd;
-    final byte[] localPwdBytes;
+    // ICE credentials: replaced on an ICE restart (RFC 8445 §9), so loop-only like the rest
+    String localUfrag;
+    String localPwd;
+    byte[] localPwdBytes;
+    /**
+     * The credentials before the last ICE restart, still answered until the peer checks with the new ones (its
+     * description may reach it after our next check arrives); null when none.
+     */
+    private String previousUfrag;
+    private byte[] previousPwdBytes;
+    private String previousRemoteUfrag;
     /** Sender SSRC of the RTCP the bridge writes on this transport. */
     final long rtcpSsrc;
 
@@ -64,6 +72,8 @@ final class Transport {
     DtlsSession dtls;
     SrtpTransformer srtp;
     TransportState state = TransportState.NEW;
+    /** An ICE restart happened: a failed transport may come back (see {@link #restartIce}). */
+    private boolean restarted;
 
     /** When this transport first reached CONNECTED ({@link System#nanoTime()}), 0 before. */
     long connectedAtNanos;
@@ -118,19 +128,73 @@ final class Transport {
         }
     }
 
+    /**
+     * ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1): new local ufrag and password. The selected pair, DTLS and SRTP
+     * stay: media goes on over the old pair until checks with the new credentials select one. The old credentials
+     * are answered until the first check with the new ones. A transport whose consent had expired becomes
+     * connected again with the first valid check (its keys are still there). Loop only.
+     */
+    void restartIce() {
+        if (state == TransportState.CLOSED) {
+            return;
+        }
+        if (previousUfrag != null) {
+            // the peer never checked with the current credentials: it still has the previous ones, which stay
+            bridge.unregisterUfrag(localUfrag, this);
+        } else {
+            previousUfrag = localUfrag;
+            previousPwdBytes = localPwdBytes;
+            previousRemoteUfrag = remoteUfrag;
+        }
+        localUfrag = randomIceString(8);
+        localPwd = randomIceString(24);
+        localPwdBytes = localPwd.getBytes(StandardCharsets.UTF_8);
+        bridge.registerUfrag(localUfrag, this);
+        // the peer's new ufrag comes with its next description; until then checks from either generation count
+        remoteUfrag = null;
+        restarted = true;
+    }
+
+    /** The password for checks addressed to {@code ufrag} (ours now, or before the restart); null: not ours. */
+    byte[] passwordFor(String ufrag) {
+        if (ufrag.equals(localUfrag)) {
+            return localPwdBytes;
+        }
+        return ufrag.equals(previousUfrag) ? previousPwdBytes : null;
+    }
+
+    /** A check with the current credentials arrived: the peer has them, the old ones go. */
+    private void currentCredentialsUsed() {
+        if (previousUfrag != null) {
+            bridge.unregisterUfrag(previousUfrag, this);
+            previousUfrag = null;
+            previousPwdBytes = null;
+            previousRemoteUfrag = null;
+        }
+    }
+
     boolean remoteUfragMatches(String username, int colon) {
         // USERNAME of a check sent to us is "ourUfrag:theirUfrag" (RFC 8445 §7.2.2). Before the remote
         // description is known (subscribe offer just sent), any remote ufrag is accepted.
-        return remoteUfrag == null || username.regionMatches(colon + 1, remoteUfrag, 0, remoteUfrag.length())
-                && username.length() == colon + 1 + remoteUfrag.length();
+        // After an ICE restart, checks to our old ufrag carry the peer's old one.
+        String expected = previousUfrag != null && colon == previousUfrag.length()
+                && username.startsWith(previousUfrag) ? previousRemoteUfrag : remoteUfrag;
+        return expected == null || username.regionMatches(colon + 1, expected, 0, expected.length())
+                && username.length() == colon + 1 + expected.length();
     }
 
     /**
      * An authenticated Binding request arrived from {@code from} (RFC 8445 §7.3.1.4 for the lite side), on the ICE-TCP
      * connection {@code tcp} or over UDP when that is null.
+     *
+     * @param current the check used the current credentials (not those from before an ICE restart)
      */
-    void onValidCheck(InetSocketAddress from, IceTcpConnection tcp, boolean useCandidate, long nowNanos) {
+    void onValidCheck(InetSocketAddress from, IceTcpConnection tcp, boolean useCandidate, long nowNanos,
+                      boolean current) {
         lastConsentNanos = nowNanos;
+        if (current) {
+            currentCredentialsUsed();
+        }
         if (tcp != null) {
             addTcpPath(tcp);
         } else if (!validated.contains(from)) {
@@ -153,6 +217,8 @@ final class Transport {
         }
         if (state == TransportState.NEW) {
             setState(TransportState.CONNECTING);
+        } else if (state == TransportState.FAILED && restarted && current && srtp != null) {
+            setState(TransportState.CONNECTED); // consent is back after an ICE restart; the keys never went
         }
         if (dtls == null && dtlsRole == DtlsRole.CLIENT && remoteFingerprint != null) {
             startDtls();
@@ -309,6 +375,9 @@ final class Transport {
         selectedTcp = null;
         dtlsPeerTcp = null;
         bridge.unregisterUfrag(localUfrag, this);
+        if (previousUfrag != null) {
+            bridge.unregisterUfrag(previousUfrag, this);
+        }
         if (dtls != null) {
             dtls.close();
         }

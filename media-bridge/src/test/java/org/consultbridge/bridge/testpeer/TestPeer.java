@@ -46,8 +46,8 @@ public final class TestPeer implements AutoCloseable {
     private volatile boolean readingPaused;
     private Thread tcpReader;
     private final DtlsCertificate certificate = DtlsCertificate.generate();
-    private final String ufrag;
-    private final String pwd;
+    private volatile String ufrag;
+    private volatile String pwd;
     private InetSocketAddress remote;
     private String remoteUfrag;
     private String remotePwd;
@@ -55,7 +55,7 @@ public final class TestPeer implements AutoCloseable {
     private DtlsSession dtls;
     private volatile SrtpTransformer srtp;
     private final CompletableFuture<SrtpKeys> keys = new CompletableFuture<>();
-    private final CompletableFuture<byte[]> stunResponse = new CompletableFuture<>();
+    private volatile CompletableFuture<byte[]> stunResponse = new CompletableFuture<>();
     private final BlockingQueue<byte[]> rtp = new LinkedBlockingQueue<>();
     private final BlockingQueue<byte[]> rtcp = new LinkedBlockingQueue<>();
     private final Thread reader;
@@ -99,6 +99,12 @@ public final class TestPeer implements AutoCloseable {
     /** TCP mode: the connection to the bridge. */
     public Socket tcpSocket() {
         return tcp;
+    }
+
+    /** ICE restart on this side (RFC 8445 §9): new local credentials for the next description and checks. */
+    public void restartIce() {
+        ufrag = "tr" + Long.toHexString(System.nanoTime() & 0xFFFFFF);
+        pwd = "testpeerrestartpassword" + Long.toHexString(System.nanoTime() & 0xFFFF);
     }
 
     public String ufrag() {
@@ -163,8 +169,10 @@ public final class TestPeer implements AutoCloseable {
                 .iceControlling(0x1234_5678_9ABCL)
                 .useCandidate()
                 .build(remotePwd.getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
+        CompletableFuture<byte[]> response = new CompletableFuture<>();
+        stunResponse = response; // each check waits for its own response
         send(req);
-        byte[] resp = stunResponse.get(5, TimeUnit.SECONDS);
+        byte[] resp = response.get(5, TimeUnit.SECONDS);
         return StunMessage.decode(resp, 0, resp.length);
     }
 

@@ -11,26 +11,31 @@ import org.consultbridge.signaling.audit.AuditSettings;
  * @param oneTimeTokens     a token whose participant left, was declined or removed cannot join again
  * @param usedTokenCapacity how many used one-time tokens are remembered (each until its {@code exp})
  * @param waitingRoom       rooms and guests wait until a doctor or staff admits them
+ * @param reconnect         how long a dropped participant keeps its place, and how a dead connection is noticed
  */
 public record AdmissionSettings(String jwksFile, boolean oneTimeTokens, int usedTokenCapacity, boolean waitingRoom,
-                                AuditSettings audit) {
+                                AuditSettings audit, ReconnectSettings reconnect) {
 
     /** From the root {@code consultbridge} section. */
     public static AdmissionSettings from(Config c) {
         return new AdmissionSettings(c.getString("tokens.jwks-file"), c.getBoolean("tokens.one-time"),
                 c.getInt("tokens.one-time-capacity"), c.getBoolean("consultation.waiting-room"),
-                AuditSettings.from(c.getConfig("audit")));
+                AuditSettings.from(c.getConfig("audit")), ReconnectSettings.from(c));
     }
 
     public AdmissionSettings withWaitingRoom(boolean on) {
-        return new AdmissionSettings(jwksFile, oneTimeTokens, usedTokenCapacity, on, audit);
+        return new AdmissionSettings(jwksFile, oneTimeTokens, usedTokenCapacity, on, audit, reconnect);
     }
 
     public AdmissionSettings withOneTimeTokens(boolean on) {
-        return new AdmissionSettings(jwksFile, on, usedTokenCapacity, waitingRoom, audit);
+        return new AdmissionSettings(jwksFile, on, usedTokenCapacity, waitingRoom, audit, reconnect);
     }
 
     public AdmissionSettings withAudit(AuditSettings newAudit) {
-        return new AdmissionSettings(jwksFile, oneTimeTokens, usedTokenCapacity, waitingRoom, newAudit);
+        return new AdmissionSettings(jwksFile, oneTimeTokens, usedTokenCapacity, waitingRoom, newAudit, reconnect);
+    }
+
+    public AdmissionSettings withReconnect(ReconnectSettings newReconnect) {
+        return new AdmissionSettings(jwksFile, oneTimeTokens, usedTokenCapacity, waitingRoom, audit, newReconnect);
     }
 }

@@ -13,7 +13,10 @@ public final class Participant {
     private final String id;
     private final Role role;
     private final String displayName;
-    private final ParticipantConnection connection;
+    /** Its signalling connection: replaced when the participant resumes on a new one (issue #7, reconnects). */
+    private volatile ParticipantConnection connection;
+    /** Its connection dropped and its place is kept for the grace period (see {@code ws.Reconnects}). */
+    private volatile boolean reconnecting;
     private final String tokenId;
     private final Instant tokenExpiresAt;
     private volatile boolean audioMuted;
@@ -59,6 +62,22 @@ public final class Participant {
 
     public ParticipantConnection connection() {
         return connection;
+    }
+
+    /** Whether its connection dropped and it may still resume (the others show it "reconnecting"). */
+    public boolean reconnecting() {
+        return reconnecting;
+    }
+
+    /** The connection dropped: its place is kept (called under the lock of {@code ws.Reconnects}). */
+    public void markReconnecting() {
+        this.reconnecting = true;
+    }
+
+    /** It resumed on {@code fresh} (called under the lock of {@code ws.Reconnects}). */
+    public void attach(ParticipantConnection fresh) {
+        this.connection = fresh;
+        this.reconnecting = false;
     }
 
     /** The one-time id of the token it joined with (null when unknown), and that token's expiry. */

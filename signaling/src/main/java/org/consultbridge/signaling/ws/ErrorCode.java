@@ -25,6 +25,10 @@ public final class ErrorCode {
     public static final String RATE_LIMITED = "rate-limited";
     /** No successful hello within limits.hello-timeout. */
     public static final String HELLO_TIMEOUT = "hello-timeout";
+    /** Reconnects: a resume token that is unknown, used, or another participant's (socket closed, 4401). */
+    public static final String RESUME_INVALID = "resume-invalid";
+    /** Reconnects: the participant's grace period ended before it resumed; it has left (socket closed, 4401). */
+    public static final String RESUME_EXPIRED = "resume-expired";
 
     /** WebSocket close codes (4000-4999 are for applications, RFC 6455 §7.4.2). */
     public static final int CLOSE_TOKEN = 4401;

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.bridge.api.EndpointListener;
 import org.consultbridge.bridge.api.TransportDirection;
@@ -41,7 +43,9 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
     public static final int PROTOCOL_VERSION = 1;
     /** What a participant in the waiting room may not do yet (ping, leave and clientStats it may). */
     private static final Set<String> NEEDS_ADMISSION = Set.of("publishOffer", "subscribeAnswer", "iceCandidate",
-            "mute", "e2eeKey", "e2eeMediaKey", "setProfile");
+            "mute", "e2eeKey", "e2eeMediaKey", "setProfile", "iceRestart");
+    /** A resume token is 43 characters (32 bytes, base64url); anything much longer is not one. */
+    private static final int MAX_RESUME_TOKEN = 128;
     private static final Logger LOG = LoggerFactory.getLogger(SignalingSocket.class);
     /** A client that does not read its messages is cut off rather than allowed to grow our memory. */
     private static final int MAX_QUEUED = 512;
@@ -55,6 +59,11 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
     private String closeReason;
     private volatile Session session;
     private volatile boolean closed;
+    /** The client said leave: its closing socket is not a dropped connection (no grace period). */
+    private volatile boolean leaving;
+    /** Reconnects: when the last frame (message or pong) arrived, and the ping task that checks it. */
+    private volatile long lastHeardNanos = System.nanoTime();
+    private volatile ScheduledFuture<?> liveness;
 
     private Participant participant;
     private String consultationId;
@@ -89,10 +98,51 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             error(null, ErrorCode.HELLO_TIMEOUT, "no hello with a valid token in time");
             close(ErrorCode.CLOSE_HELLO_TIMEOUT, "hello timeout");
         });
+        Reconnects r = ctx.waitingRoom().reconnects();
+        if (r.settings().livenessEnabled()) {
+            lastHeardNanos = System.nanoTime();
+            liveness = r.every(r.settings().pingInterval(), this::checkLiveness);
+        }
+    }
+
+    /**
+     * Reconnects: a link that goes silent closes no TCP connection for minutes. Every ping interval the server
+     * pings (RFC 6455 §5.5.2; browsers answer by themselves); a socket from which nothing came for the liveness
+     * timeout is cut, which for a participant in the call starts its grace period.
+     */
+    private void checkLiveness() {
+        Session s = session;
+        if (closed || s == null) {
+            ScheduledFuture<?> l = liveness;
+            if (l != null) {
+                l.cancel(false);
+            }
+            return;
+        }
+        long silentNanos = System.nanoTime() - lastHeardNanos;
+        if (silentNanos > ctx.waitingRoom().reconnects().settings().livenessTimeout().toNanos()) {
+            LOG.info("signalling socket of {} silent for {} ms: taken as dropped",
+                    participant == null ? "a client" : participant.id(), silentNanos / 1_000_000);
+            liveness.cancel(false);
+            s.disconnect();
+            cleanup(1006); // at once, whenever Jetty reports the close (then a no-op)
+            return;
+        }
+        try {
+            s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
+        } catch (RuntimeException e) { // a session closing meanwhile: its close ends this task
+            LOG.debug("ping failed: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void onWebSocketPong(ByteBuffer payload) {
+        lastHeardNanos = System.nanoTime();
     }
 
     @Override
     public void onWebSocketText(String text) {
+        lastHeardNanos = System.nanoTime();
         ConnectionGuard.Verdict verdict = guard.onMessage(); // before parsing: a flood costs no JSON work
         if (verdict != ConnectionGuard.Verdict.ALLOW) {
             error(null, ErrorCode.RATE_LIMITED, "too many messages: this one was not processed");
@@ -118,6 +168,9 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             if (!type.equals("hello") && !type.equals("ping") && participant == null) {
                 error(id, ErrorCode.NOT_JOINED, "send hello with a token first");
                 return;
+            }
+            if (participant != null && participant.connection() != this) {
+                return; // it resumed on a newer connection, which speaks for it now; this one is being closed
             }
             if (participant != null && !participant.admitted() && NEEDS_ADMISSION.contains(type)) {
                 error(id, ErrorCode.NOT_ADMITTED, participant.dismissed() ? "no longer in the consultation"
@@ -145,7 +198,9 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                         answer(id, refused);
                     }
                 }
+                case "iceRestart" -> onIceRestart(id);
                 case "leave" -> {
+                    leaving = true;
                     reply(id, "ack");
                     close(1000, "left");
                 }
@@ -172,6 +227,10 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             error(id, ErrorCode.RATE_LIMITED, "too many joins from your address; retry in "
                     + guard.joinRetryAfterSeconds() + " s");
             close(ErrorCode.CLOSE_RATE_LIMITED, "rate limited");
+            return;
+        }
+        if (msg.has("resume")) {
+            onResume(msg, id);
             return;
         }
         JoinClaims claims;
@@ -212,6 +271,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         }
         JoinResult.Joined joined = (JoinResult.Joined) result;
         if (joined.replaced() != null) {
+            ctx.waitingRoom().reconnects().forget(joined.replaced()); // its resume token goes with it
             joined.replaced().connection().close(ErrorCode.CLOSE_REPLACED, "replaced by a new connection");
         }
         synchronized (this) {
@@ -233,17 +293,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         welcome.put("admitted", p.admitted());
         ctx.e2ee().describeWelcome(welcome);
         welcome.put("profile", ctx.profiles().current(joined.consultation()).wire());
-        ArrayNode iceServers = welcome.putArray("iceServers");
-        if (ctx.turn() != null && ctx.turn().enabled()) {
-            // draft-uberti-behave-turn-rest-00 §2.2: ephemeral credentials bound to this participant
-            TurnCredentials c = TurnCredentials.issue(ctx.turn().signingSecret(), p.id(),
-                    ctx.turn().credentialTtl(), Instant.now());
-            ObjectNode server = iceServers.addObject();
-            ArrayNode urls = server.putArray("urls");
-            ctx.turn().iceUrls().forEach(urls::add);
-            server.put("username", c.username());
-            server.put("credential", c.password());
-        }
+        putIceServers(welcome, p);
         if (p.admitted()) {
             startCall(welcome, joined.others());
         } else {
@@ -260,6 +310,112 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             }
         }
         ctx.waitingRoom().joined(claims.consultationId(), p, joined);
+    }
+
+    /**
+     * Reconnects: {@code hello} with {@code resume} (and the {@code consultationId} and {@code participantId} it was
+     * issued for) takes the participant's place back: same admission, same bridge endpoint, a new resume token. The
+     * media resumes with an ICE restart: a new subscribe offer with new credentials now, the publish side with the
+     * client's next offer.
+     */
+    private void onResume(JsonNode msg, JsonNode id) {
+        JsonNode token = msg.get("resume");
+        JsonNode cidNode = msg.get("consultationId");
+        JsonNode pidNode = msg.get("participantId");
+        if (token == null || !token.isTextual() || cidNode == null || !cidNode.isTextual() || pidNode == null
+                || !pidNode.isTextual()) {
+            error(id, ErrorCode.BAD_MESSAGE, "a resume needs string fields 'resume', 'consultationId' and "
+                    + "'participantId'");
+            return;
+        }
+        Reconnects reconnects = ctx.waitingRoom().reconnects();
+        Object result = !reconnects.enabled() || token.asText().length() > MAX_RESUME_TOKEN
+                ? Reconnects.Refusal.INVALID
+                : reconnects.resume(token.asText(), cidNode.asText(), pidNode.asText(), this);
+        if (result instanceof Reconnects.Refusal refusal) {
+            error(id, refusal.code(), refusal.message());
+            close(ErrorCode.CLOSE_TOKEN, refusal.code());
+            return;
+        }
+        Reconnects.Resumed r = (Reconnects.Resumed) result;
+        Participant p = r.participant();
+        String cid = r.consultation().id();
+        synchronized (this) {
+            participant = p;
+            consultationId = cid;
+            consultation = r.consultation();
+            helloDone = true;
+            welcomed = true;
+        }
+        guard.joined();
+        if (r.previous() != null && r.previous() != this) {
+            r.previous().close(ErrorCode.CLOSE_REPLACED, "resumed on a new connection");
+        }
+        LOG.info("participant {} resumed its place in consultation {}", p.id(), cid);
+        List<Participant> others = ctx.registry().admitted(cid).stream().filter(o -> o != p).toList();
+        ObjectNode welcome = message("welcome", id);
+        welcome.put("protocolVersion", PROTOCOL_VERSION);
+        welcome.put("participantId", p.id());
+        welcome.put("consultationId", cid);
+        welcome.put("role", p.role().wire());
+        welcome.put("displayName", p.displayName());
+        welcome.put("admitted", true);
+        welcome.put("resumed", true);
+        ctx.e2ee().describeWelcome(welcome);
+        welcome.put("profile", ctx.profiles().current(r.consultation()).wire());
+        putIceServers(welcome, p);
+        putResume(welcome, r.nextToken());
+        ArrayNode list = welcome.putArray("participants");
+        others.forEach(o -> list.add(describe(o)));
+        send(welcome);
+        if (r.wasReconnecting()) {
+            ObjectNode n = message("participantState", null);
+            n.put("participantId", p.id());
+            n.put("state", "connected");
+            broadcast(others, n);
+        }
+        ctx.waitingRoom().resumed(cid, p);
+        ctx.ops().reconnected(cid, p, "resumed");
+        BridgeEndpoint e = p.endpoint();
+        if (e != null) {
+            e.restartIce(); // the subscribe offer that follows carries new credentials
+            ctx.ops().iceRestarted(cid, p, "subscribe: resumed");
+        }
+    }
+
+    /**
+     * The client's ICE failed while its signalling stayed up: ICE restart of the subscribe side (a new offer follows);
+     * the client restarts its publish side with a new offer of its own.
+     */
+    private void onIceRestart(JsonNode id) {
+        BridgeEndpoint e = participant.endpoint();
+        if (e == null) {
+            error(id, ErrorCode.NOT_ADMITTED, "no media yet");
+            return;
+        }
+        reply(id, "ack");
+        e.restartIce();
+        ctx.ops().iceRestarted(consultationId, participant, "subscribe: client asked");
+    }
+
+    private void putResume(ObjectNode msg, String token) {
+        ObjectNode resume = msg.putObject("resume");
+        resume.put("token", token);
+        resume.put("graceSeconds", ctx.waitingRoom().reconnects().settings().grace().toSeconds());
+    }
+
+    private void putIceServers(ObjectNode welcome, Participant p) {
+        ArrayNode iceServers = welcome.putArray("iceServers");
+        if (ctx.turn() != null && ctx.turn().enabled()) {
+            // draft-uberti-behave-turn-rest-00 §2.2: ephemeral credentials bound to this participant
+            TurnCredentials c = TurnCredentials.issue(ctx.turn().signingSecret(), p.id(),
+                    ctx.turn().credentialTtl(), Instant.now());
+            ObjectNode server = iceServers.addObject();
+            ArrayNode urls = server.putArray("urls");
+            ctx.turn().iceUrls().forEach(urls::add);
+            server.put("username", c.username());
+            server.put("credential", c.password());
+        }
     }
 
     /** Admitted from the waiting room (called on the admitting doctor's thread). */
@@ -292,7 +448,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         if (p == null) {
             return;
         }
-        BridgeEndpoint endpoint = ctx.bridge().createEndpoint(cid, p.id(), new BridgeListener());
+        BridgeEndpoint endpoint = ctx.bridge().createEndpoint(cid, p.id(), new BridgeListener(p));
         p.setEndpoint(endpoint);
         if (!ctx.registry().isPresent(cid, p) || !p.admitted()) {
             endpoint.close(); // it left, or was removed, or the consultation ended meanwhile (see cleanup)
@@ -300,6 +456,10 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         }
         // issue #8: a doctor's token may choose the clinical profile; the newcomer's endpoint gets the preference
         msg.put("profile", ctx.profiles().onJoin(c, p, claimed, others).wire());
+        Reconnects reconnects = ctx.waitingRoom().reconnects();
+        if (reconnects.enabled()) {
+            putResume(msg, reconnects.issue(c, p));
+        }
         ArrayNode list = msg.putArray("participants");
         for (Participant o : others) {
             list.add(describe(o));
@@ -409,17 +569,31 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         }
     }
 
-    /** Bridge call-backs: run on the bridge's event loop, must not block (sending is queued). */
+    /**
+     * Bridge call-backs: run on the bridge's event loop, must not block (sending is queued). They go to the
+     * participant's current connection: after a resume that is another socket than the one that made the endpoint.
+     */
     private final class BridgeListener implements EndpointListener {
+        private final Participant owner;
+
+        BridgeListener(Participant owner) {
+            this.owner = owner;
+        }
+
+        private SignalingSocket target() {
+            return owner.connection() instanceof SignalingSocket s ? s : SignalingSocket.this;
+        }
+
         @Override
         public void subscribeRenegotiationNeeded() {
-            synchronized (SignalingSocket.this) {
-                if (!welcomed) {
-                    offerPending = true;
+            SignalingSocket t = target();
+            synchronized (t) {
+                if (!t.welcomed) {
+                    t.offerPending = true;
                     return;
                 }
             }
-            offerSubscribe();
+            t.offerSubscribe();
         }
 
         @Override
@@ -427,7 +601,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             ObjectNode n = message("videoSuspended", null);
             n.put("participantId", sourceEndpointId);
             n.put("suspended", suspended);
-            send(n);
+            target().send(n);
         }
 
         @Override
@@ -435,7 +609,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             ObjectNode n = message("transportState", null);
             n.put("direction", direction.name().toLowerCase(Locale.ROOT));
             n.put("state", state.name().toLowerCase(Locale.ROOT));
-            send(n);
+            target().send(n);
         }
     }
 
@@ -471,6 +645,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         n.put("displayName", p.displayName());
         n.put("audioMuted", p.audioMuted());
         n.put("videoMuted", p.videoMuted());
+        n.put("state", p.reconnecting() ? "reconnecting" : "connected");
         E2eeRelay.describe(p, n);
         return n;
     }
@@ -578,17 +753,21 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
     @Override
     public void onWebSocketClose(int statusCode, String reason) {
         guard.closed();
-        cleanup();
+        cleanup(statusCode);
     }
 
     @Override
     public void onWebSocketError(Throwable cause) {
         LOG.debug("signalling socket error: {}", cause.toString());
         guard.closed();
-        cleanup();
+        cleanup(1006); // RFC 6455 §7.4.1: closed abnormally
     }
 
-    private void cleanup() {
+    private void cleanup(int statusCode) {
+        ScheduledFuture<?> l = liveness;
+        if (l != null) {
+            l.cancel(false);
+        }
         Participant p;
         String cid;
         synchronized (this) {
@@ -601,9 +780,39 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             cid = consultationId;
             participant = null;
         }
-        if (p == null) {
-            return;
+        if (p == null || p.connection() != this) {
+            return; // never joined, or it resumed on a newer connection that speaks for it now
         }
+        if (keepsPlace(statusCode, cid, p)) {
+            Reconnects reconnects = ctx.waitingRoom().reconnects();
+            if (reconnects.dropped(p, this, () -> leaveCall(cid, p))) {
+                ObjectNode n = message("participantState", null);
+                n.put("participantId", p.id());
+                n.put("state", "reconnecting");
+                broadcast(ctx.registry().admitted(cid).stream().filter(o -> o != p).toList(), n);
+                ctx.waitingRoom().dropped(cid, p);
+                LOG.info("participant {} of consultation {} lost its connection ({}): its place is kept for {} s",
+                        p.id(), cid, statusCode, reconnects.settings().grace().toSeconds());
+                return;
+            }
+        }
+        leaveCall(cid, p);
+    }
+
+    /**
+     * Whether a closed socket is a dropped connection whose participant keeps its place: it was in the call and did
+     * not leave ({@code leave}, or a normal close from the client, RFC 6455 §7.4.1 1000), was not dismissed, and was
+     * not cut off for a message too big (1009) or not reading its messages (1008).
+     */
+    private boolean keepsPlace(int statusCode, String cid, Participant p) {
+        return ctx.waitingRoom().reconnects().enabled() && !leaving && p.admitted() && !p.dismissed()
+                && statusCode != 1000 && statusCode != 1008 && statusCode != 1009
+                && ctx.registry().isPresent(cid, p);
+    }
+
+    /** The participant is gone: it left, its connection closed for good, or its grace period ended. */
+    private void leaveCall(String cid, Participant p) {
+        ctx.waitingRoom().reconnects().forget(p);
         Optional<List<Participant>> others = ctx.registry().leave(cid, p);
         BridgeEndpoint e = p.endpoint();
         if (others.isPresent() && e != null) {

@@ -56,6 +56,8 @@ public final class WaitingRoom implements AutoCloseable {
     private final Duration clockSkew;
     private final Duration tokenLifetime;
     private final Clock clock;
+    /** Reconnects: resume tokens, grace periods, the liveness timer. */
+    private final Reconnects reconnects;
 
     public WaitingRoom(ConsultationRegistry registry, MediaBridge bridge, ObjectMapper json,
                        AdmissionSettings settings, AuditLog audit, Duration clockSkew, Duration tokenLifetime,
@@ -69,6 +71,11 @@ public final class WaitingRoom implements AutoCloseable {
         this.tokenLifetime = tokenLifetime;
         this.clock = clock;
         this.usedTokens = new ExpiringSet(settings.usedTokenCapacity(), clock);
+        this.reconnects = new Reconnects(settings.reconnect(), tokenLifetime.plus(clockSkew), clock);
+    }
+
+    public Reconnects reconnects() {
+        return reconnects;
     }
 
     public boolean enabled() {
@@ -117,6 +124,7 @@ public final class WaitingRoom implements AutoCloseable {
 
     /** The participant's socket closed while it was still registered (it left, or its connection dropped). */
     void left(String consultationId, Participant p) {
+        reconnects.forget(p);
         audit.record("left", consultationId, p.id(), p.role().wire(), null, null);
         spendToken(p);
         if (!p.admitted()) {
@@ -124,6 +132,20 @@ public final class WaitingRoom implements AutoCloseable {
         }
         if (p.role().mayAdmit()) {
             tellWaitingWhetherADoctorIsPresent(consultationId);
+        }
+    }
+
+    /** Reconnects: an admitted participant's connection dropped; its place is kept for the grace period. */
+    void dropped(String consultationId, Participant p) {
+        audit.record("reconnecting", consultationId, p.id(), p.role().wire(), null, null);
+    }
+
+    /** Reconnects: it took its place back on a new connection (the welcome went out). */
+    void resumed(String consultationId, Participant p) {
+        audit.record("resumed", consultationId, p.id(), p.role().wire(), null, null);
+        if (p.role().mayAdmit()) {
+            // what it may have missed while away
+            p.connection().send(waitingListMessage(consultationId).toString());
         }
     }
 
@@ -247,6 +269,7 @@ public final class WaitingRoom implements AutoCloseable {
 
     /** One-time tokens: the participant's token cannot join again (until it has expired anyway). */
     private void spendToken(Participant p) {
+        reconnects.forget(p); // nor can it resume
         if (settings.oneTimeTokens() && p.tokenId() != null && p.tokenExpiresAt() != null) {
             usedTokens.add(p.tokenId(), p.tokenExpiresAt().plus(clockSkew));
         }
@@ -330,6 +353,7 @@ public final class WaitingRoom implements AutoCloseable {
 
     @Override
     public void close() {
+        reconnects.close();
         audit.close();
     }
 }
