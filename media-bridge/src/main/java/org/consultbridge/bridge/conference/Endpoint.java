@@ -776,7 +776,7 @@ final class Endpoint implements BridgeEndpoint {
      * draft-ietf-rmcat-gcc-02, adapts its upload to it), and probing padding towards the subscriber.
      */
     void onFastTick(long nowNanos) {
-        if (publishTwccId != 0 && publish.canSend()) {
+        if (publishTwccId != 0 && publish.keyedForMedia()) {
             long mediaSsrc = 0;
             for (Producer p : producersByMid.values()) {
                 if (p.streams[0].ssrc != 0) {
@@ -786,7 +786,7 @@ final class Endpoint implements BridgeEndpoint {
             }
             ByteBuf fb = bridge.allocate(1500);
             int n = twccIn.writeFeedback(fb, publish.rtcpSsrc, mediaSsrc, nowNanos);
-            if (n > 0) {
+            if (n > 0 && publish.canSend()) { // while consent is expired: built, then counted and dropped
                 bridge.sendRtcp(publish, fb);
             } else {
                 fb.release();
@@ -863,7 +863,7 @@ final class Endpoint implements BridgeEndpoint {
 
     /** Periodic (about once a second): receiver reports for every incoming stream (RFC 3550 §6.4.2). */
     void sendReceiverReports(long nowNanos) {
-        if (!publish.canSend()) {
+        if (!publish.keyedForMedia()) {
             return;
         }
         int count = 0;
@@ -874,7 +874,7 @@ final class Endpoint implements BridgeEndpoint {
                 }
             }
         }
-        if (count == 0) {
+        if (count == 0 || !publish.canSend()) { // a report held back for lack of consent is counted
             return;
         }
         count = Math.min(count, 31);

@@ -266,10 +266,18 @@ final class Transport {
         if (state == TransportState.CONNECTED && srtp != null) {
             return true;
         }
-        if (failedByConsent) {
+        if (failedByConsent && srtp != null) { // without keys nothing would have left anyway
             bridge.drop(DropReason.CONSENT_EXPIRED);
         }
         return false;
+    }
+
+    /**
+     * Keyed, and connected or held back only by expired consent: what periodic RTCP is built for ({@link #canSend()}
+     * then sends it or counts it), so that the drop counter counts packets that would have left, nothing else.
+     */
+    boolean keyedForMedia() {
+        return srtp != null && (state == TransportState.CONNECTED || failedByConsent);
     }
 
     /** ICE-TCP: the connection to send on when the selected pair is TCP (RFC 6544), null for UDP. */

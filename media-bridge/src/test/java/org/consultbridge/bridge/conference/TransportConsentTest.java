@@ -177,7 +177,9 @@ class TransportConsentTest {
         assertThat(state()).isEqualTo(TransportState.CONNECTING);
         tick(t0 + 31 * S);
         assertThat(state()).as("DTLS never got going and the checks stopped").isEqualTo(TransportState.FAILED);
+        long drops = consentDrops();
         assertThat(bridge.onLoop(() -> t.canSend())).isFalse();
+        assertThat(consentDrops()).as("without keys nothing would have left: not counted").isEqualTo(drops);
         check(A, false, t0 + 40 * S);
         assertThat(state()).as("checks back, still no keys").isEqualTo(TransportState.CONNECTING);
         assertThat(events).containsSubsequence("PUBLISH CONNECTING", "PUBLISH consent expired", "PUBLISH FAILED",
