@@ -8,7 +8,11 @@ public enum TransportState {
     CONNECTING,
     /** DTLS done, SRTP keys in place: media flows. */
     CONNECTED,
-    /** ICE consent or DTLS failed. */
+    /**
+     * ICE consent or DTLS failed. After a DTLS failure this is final; after ICE consent expired (RFC 7675) the
+     * transport returns to {@link #CONNECTED} (or {@link #CONNECTING} while DTLS still runs) when the peer's checks
+     * come back ({@link EndpointListener#consentChanged}).
+     */
     FAILED,
     CLOSED
 }

@@ -334,6 +334,13 @@ final class Endpoint implements BridgeEndpoint {
         }
     }
 
+    /** ICE consent of {@code t}'s selected pair expired or came back (RFC 7675); the state change follows. */
+    void consentChanged(Transport t, boolean fresh) {
+        if (!closed && (t == publish || t == subscribe)) {
+            listener.consentChanged(t.direction, fresh);
+        }
+    }
+
     // ---------------------------------------------------------------- packet path (event loop only)
 
     /** A decrypted RTP packet from this endpoint's publish transport. Takes no ownership of {@code pkt}. */
@@ -464,7 +471,7 @@ final class Endpoint implements BridgeEndpoint {
         if (ahead == 0 || ahead >= 0x8000) {
             return; // late or duplicate
         }
-        if (ahead > 1 && ahead <= 64 && publish.isConnected()) {
+        if (ahead > 1 && ahead <= 64 && publish.canSend()) {
             int missing = Math.min(ahead - 1, 16);
             int[] lost = nackScratch;
             for (int i = 0; i < missing; i++) {
@@ -552,8 +559,8 @@ final class Endpoint implements BridgeEndpoint {
             return;
         }
         Transport t = c.subscriber.subscribe;
-        if (!t.isConnected()) {
-            return;
+        if (!t.canSend()) {
+            return; // not keyed yet, or consent expired (counted): RFC 7675 §5.1
         }
         boolean video = s.producer.video;
         if (video && !c.admit(s, pkt, codecKind == 1, keyframe, nowNanos)) {
@@ -630,7 +637,7 @@ final class Endpoint implements BridgeEndpoint {
             long ntpNow = NtpTime.nowNtp();
             // Each receiver gets the SR of the layer it receives, in its own (offset) timestamp space.
             for (Consumer c : s.producer.consumerArray) {
-                if (c.negotiated && c.currentStream() == s && c.subscriber.subscribe.isConnected()) {
+                if (c.negotiated && c.currentStream() == s && c.subscriber.subscribe.canSend()) {
                     ByteBuf sr = bridge.allocate(64 + SrtpTransformer.MAX_TRAILER);
                     RtcpWriter.writeSenderReport(sr, c.ssrc, ntpNow, (rtpTs + c.tsOffset) & 0xFFFF_FFFFL,
                             c.packetsSent, c.octetsSent);
@@ -728,7 +735,7 @@ final class Endpoint implements BridgeEndpoint {
     private void retransmit(Consumer c, int seq, long nowNanos) {
         Transport t = subscribe;
         InboundStream s = c.currentStream();
-        if (s == null || !t.isConnected()) {
+        if (s == null || !t.canSend()) {
             return;
         }
         int inSeq = c.inputSeq(seq);
@@ -786,7 +793,7 @@ final class Endpoint implements BridgeEndpoint {
      * draft-ietf-rmcat-gcc-02, adapts its upload to it), and probing padding towards the subscriber.
      */
     void onFastTick(long nowNanos) {
-        if (publishTwccId != 0 && publish.isConnected()) {
+        if (publishTwccId != 0 && publish.keyedForMedia()) {
             long mediaSsrc = 0;
             for (Producer p : producersByMid.values()) {
                 if (p.streams[0].ssrc != 0) {
@@ -796,7 +803,7 @@ final class Endpoint implements BridgeEndpoint {
             }
             ByteBuf fb = bridge.allocate(1500);
             int n = twccIn.writeFeedback(fb, publish.rtcpSsrc, mediaSsrc, nowNanos);
-            if (n > 0) {
+            if (n > 0 && publish.canSend()) { // while consent is expired: built, then counted and dropped
                 bridge.sendRtcp(publish, fb);
             } else {
                 fb.release();
@@ -863,7 +870,7 @@ final class Endpoint implements BridgeEndpoint {
     long probesSent;
 
     void sendPli(InboundStream s) {
-        if (!publish.isConnected()) {
+        if (!publish.canSend()) {
             return;
         }
         ByteBuf pli = bridge.allocate(32 + SrtpTransformer.MAX_TRAILER);
@@ -873,7 +880,7 @@ final class Endpoint implements BridgeEndpoint {
 
     /** Periodic (about once a second): receiver reports for every incoming stream (RFC 3550 §6.4.2). */
     void sendReceiverReports(long nowNanos) {
-        if (!publish.isConnected()) {
+        if (!publish.keyedForMedia()) {
             return;
         }
         int count = 0;
@@ -884,7 +891,7 @@ final class Endpoint implements BridgeEndpoint {
                 }
             }
         }
-        if (count == 0) {
+        if (count == 0 || !publish.canSend()) { // a report held back for lack of consent is counted
             return;
         }
         count = Math.min(count, 31);

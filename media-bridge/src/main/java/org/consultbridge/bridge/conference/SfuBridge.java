@@ -49,6 +49,7 @@ import org.consultbridge.bridge.stun.StunClass;
 import org.consultbridge.bridge.stun.StunException;
 import org.consultbridge.bridge.stun.StunMessage;
 import org.consultbridge.bridge.stun.StunMessageBuilder;
+import org.consultbridge.bridge.transport.ConsentFreshness;
 import org.consultbridge.bridge.transport.DropReason;
 import org.consultbridge.bridge.transport.HostCandidates;
 import org.slf4j.Logger;
@@ -76,6 +77,8 @@ public final class SfuBridge implements MediaBridge {
     private final List<IceCandidate> candidates;
     private final MediaCapabilities capabilities;
     private final int udpPort;
+    /** RFC 7675 consent timeout of every transport ({@link ConsentFreshness#TIMEOUT_PROPERTY}, 30 s by default). */
+    private final long consentTimeoutNanos;
     /** ICE-TCP listener (RFC 6544), on {@link #loop}; null when off. */
     private final IceTcpServer tcp;
 
@@ -96,6 +99,7 @@ public final class SfuBridge implements MediaBridge {
 
     private SfuBridge(BridgeConfig config) throws InterruptedException {
         this.config = config;
+        this.consentTimeoutNanos = ConsentFreshness.configuredTimeoutNanos();
         this.certificate = DtlsCertificate.generate();
         SrtpTransformer.warmUp(); // never on the event loop
         LOG.info("SRTP AES implementation: {}", SrtpTransformer.AES_FACTORY.endsWith("OpenSSLCipherFactory")
@@ -246,6 +250,10 @@ public final class SfuBridge implements MediaBridge {
 
     EventLoop loop() {
         return loop;
+    }
+
+    long consentTimeoutNanos() {
+        return consentTimeoutNanos;
     }
 
     DtlsCertificate certificate() {

@@ -14,6 +14,8 @@ import org.consultbridge.bridge.dtls.DtlsSession;
 import org.consultbridge.bridge.dtls.SrtpKeys;
 import org.consultbridge.bridge.sdp.LocalTransportParams;
 import org.consultbridge.bridge.srtp.SrtpTransformer;
+import org.consultbridge.bridge.transport.ConsentFreshness;
+import org.consultbridge.bridge.transport.DropReason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +30,8 @@ final class Transport {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final char[] ICE_CHARS =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".toCharArray();
-    /** RFC 7675 §5.1: consent expires 30 s after the last authenticated check. */
-    static final long CONSENT_TIMEOUT_NANOS = 30_000_000_000L;
+    /** RFC 7675 §5.1: consent expires 30 s after the last authenticated check (the bridge's default). */
+    static final long CONSENT_TIMEOUT_NANOS = ConsentFreshness.DEFAULT_TIMEOUT_NANOS;
     /** How many addresses one transport may validate (bounds memory against a peer cycling ports). */
     private static final int MAX_VALIDATED_ADDRESSES = 8;
 
@@ -55,7 +57,10 @@ final class Transport {
     /** Nominated address (USE-CANDIDATE) or, before nomination, the latest validated one. */
     InetSocketAddress selected;
     private boolean nominated;
-    long lastConsentNanos;
+    /** Consent (RFC 7675) of the selected pair: {@link #selected} and {@link #selectedTcp}. */
+    final ConsentFreshness consent;
+    /** FAILED because consent expired (heals when checks come back), not because DTLS failed (final). */
+    private boolean failedByConsent;
     /** Address the last DTLS record came from: where DTLS replies go (read on the handshake thread). */
     volatile InetSocketAddress dtlsPeer;
 
@@ -93,6 +98,7 @@ final class Transport {
         this.localPwd = randomIceString(24);
         this.localPwdBytes = localPwd.getBytes(StandardCharsets.UTF_8);
         this.rtcpSsrc = randomSsrc();
+        this.consent = new ConsentFreshness(bridge.consentTimeoutNanos());
     }
 
     static String randomIceString(int length) {
@@ -191,7 +197,6 @@ final class Transport {
      */
     void onValidCheck(InetSocketAddress from, IceTcpConnection tcp, boolean useCandidate, long nowNanos,
                       boolean current) {
-        lastConsentNanos = nowNanos;
         if (current) {
             currentCredentialsUsed();
         }
@@ -207,13 +212,19 @@ final class Transport {
             validated.add(from);
             bridge.registerAddress(from, this);
         }
-        if (useCandidate) {
-            nominated = true;
+        boolean onSelectedPair = tcp == selectedTcp && from.equals(selected);
+        if (useCandidate || !nominated) {
+            // RFC 8445 §7.3.1.5: a nominated pair (or, before nomination, the latest valid one) carries the media;
+            // a check that selects a pair (a new nomination, a network change) is that pair's consent (RFC 7675 §5.1)
+            nominated |= useCandidate;
             selected = from;
             selectedTcp = tcp;
-        } else if (!nominated) {
-            selected = from;
-            selectedTcp = tcp;
+            onSelectedPair = true;
+        }
+        // RFC 7675 §5.1: consent is per pair. A check on another valid pair (a browser's backup pings) is answered
+        // but does not keep the selected pair alive.
+        if (onSelectedPair && consent.refresh(nowNanos)) {
+            consentRegained();
         }
         if (state == TransportState.NEW) {
             setState(TransportState.CONNECTING);
@@ -257,6 +268,7 @@ final class Transport {
                         cause.toString());
                 bridge.loop().execute(() -> {
                     bridge.countDtlsFailure();
+                    failedByConsent = false; // final: consent coming back cannot heal a failed handshake
                     setState(TransportState.FAILED);
                 });
             }
@@ -265,6 +277,7 @@ final class Transport {
             public void onClosed() {
                 bridge.loop().execute(() -> {
                     if (state != TransportState.CLOSED) {
+                        failedByConsent = false; // the peer closed DTLS: final
                         setState(TransportState.FAILED);
                     }
                 });
@@ -292,13 +305,45 @@ final class Transport {
             return;
         }
         srtp = SrtpTransformer.create(keys, dtlsRole);
+        if (failedByConsent) {
+            // the handshake finished while the peer's checks had stopped: keyed, but silent until consent returns
+            LOG.info("{} transport of endpoint {} keyed ({}) without ICE consent", direction, endpoint.id(),
+                    keys.profile());
+            return;
+        }
         LOG.info("{} transport of endpoint {} connected ({})", direction, endpoint.id(), keys.profile());
         setState(TransportState.CONNECTED);
     }
 
-    /** Where media goes: only while consent is fresh (RFC 7675 §5.1). */
+    /**
+     * Where media goes: the selected pair, only while CONNECTED, which a transport is not while consent is expired
+     * (RFC 7675 §5.1: no packet to a pair without consent).
+     */
     InetSocketAddress sendAddress() {
         return state == TransportState.CONNECTED ? selected : null;
+    }
+
+    /**
+     * Whether media may be sent now (keyed and consent fresh). False during an expiry counts the packet the caller
+     * will not send as {@link DropReason#CONSENT_EXPIRED}; on a connected transport this costs what
+     * {@link #isConnected()} costs (packet path: no allocation, no lock).
+     */
+    boolean canSend() {
+        if (state == TransportState.CONNECTED && srtp != null) {
+            return true;
+        }
+        if (failedByConsent && srtp != null) { // without keys nothing would have left anyway
+            bridge.drop(DropReason.CONSENT_EXPIRED);
+        }
+        return false;
+    }
+
+    /**
+     * Keyed, and connected or held back only by expired consent: what periodic RTCP is built for ({@link #canSend()}
+     * then sends it or counts it), so that the drop counter counts packets that would have left, nothing else.
+     */
+    boolean keyedForMedia() {
+        return srtp != null && (state == TransportState.CONNECTED || failedByConsent);
     }
 
     /** ICE-TCP: the connection to send on when the selected pair is TCP (RFC 6544), null for UDP. */
@@ -338,14 +383,35 @@ final class Transport {
         return state == TransportState.CONNECTED && srtp != null;
     }
 
-    /** Periodic check on the loop: consent freshness (RFC 7675). */
+    /**
+     * Periodic check on the loop (once a second): consent freshness (RFC 7675 §5.1). Expired: FAILED, so nothing is
+     * sent ({@link #sendAddress()}, {@link #canSend()}); the peer's next check on the pair heals it.
+     */
     void checkConsent(long nowNanos) {
-        if ((state == TransportState.CONNECTED || state == TransportState.CONNECTING)
-                && nowNanos - lastConsentNanos > CONSENT_TIMEOUT_NANOS) {
-            LOG.info("ICE consent expired on {} transport of endpoint {}", direction, endpoint.id());
+        if ((state == TransportState.CONNECTED || state == TransportState.CONNECTING) && consent.expire(nowNanos)) {
+            LOG.info("ICE consent expired on {} transport of endpoint {}: no check for {} ms, sending stopped",
+                    direction, endpoint.id(), (nowNanos - consent.lastRefreshNanos()) / 1_000_000);
             bridge.countIceFailure();
+            failedByConsent = true;
+            endpoint.consentChanged(this, false);
             setState(TransportState.FAILED);
         }
+    }
+
+    /** A check renewed consent after it had expired: back to where the transport was (RFC 7675 §5.1). */
+    private void consentRegained() {
+        if (!failedByConsent || state != TransportState.FAILED) {
+            return; // expired while in another state (closed) or failed for good since (DTLS)
+        }
+        failedByConsent = false;
+        LOG.info("ICE consent regained on {} transport of endpoint {}: sending resumes", direction, endpoint.id());
+        endpoint.consentChanged(this, true);
+        setState(srtp != null ? TransportState.CONNECTED : TransportState.CONNECTING);
+    }
+
+    /** Consent of the selected pair has expired and not been renewed: the transport sends nothing. */
+    boolean consentExpired() {
+        return failedByConsent;
     }
 
     private void setState(TransportState newState) {

@@ -49,6 +49,11 @@ public enum DropReason {
     NACK_UNANSWERED("nack-unanswered"),
     /** A NACKed packet not resent because the receiver's retransmission budget was spent (a NACK storm). */
     NACK_RATE_LIMITED("nack-rate-limited"),
+    /**
+     * RTP or RTCP the bridge did not send because ICE consent for the receiver's selected pair expired (RFC 7675
+     * §5.1: no Binding request from it for the consent timeout); sending resumes when its checks come back.
+     */
+    CONSENT_EXPIRED("consent-expired"),
     /** Datagram larger than the receive buffer (truncated by the socket). */
     OVERSIZED("oversized"),
     /** A datagram that made the bridge's own code throw: a bug (logged at debug level), never expected. */

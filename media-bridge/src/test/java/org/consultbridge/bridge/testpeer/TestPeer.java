@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.consultbridge.bridge.dtls.DtlsCertificate;
@@ -56,6 +57,8 @@ public final class TestPeer implements AutoCloseable {
     private volatile SrtpTransformer srtp;
     private final CompletableFuture<SrtpKeys> keys = new CompletableFuture<>();
     private volatile CompletableFuture<byte[]> stunResponse = new CompletableFuture<>();
+    /** Responses awaited by {@link #check}, by transaction id (hex). */
+    private final ConcurrentHashMap<String, CompletableFuture<byte[]>> pendingChecks = new ConcurrentHashMap<>();
     private final BlockingQueue<byte[]> rtp = new LinkedBlockingQueue<>();
     private final BlockingQueue<byte[]> rtcp = new LinkedBlockingQueue<>();
     private final Thread reader;
@@ -174,6 +177,33 @@ public final class TestPeer implements AutoCloseable {
         send(req);
         byte[] resp = response.get(5, TimeUnit.SECONDS);
         return StunMessage.decode(resp, 0, resp.length);
+    }
+
+    /**
+     * One more Binding request on the same path (RFC 7675 consent check, or RFC 8445 §7.2.2 check with
+     * USE-CANDIDATE), repeatable unlike {@link #connectivityCheck()}: waits up to {@code timeoutMillis} for the
+     * response to this transaction and returns it, or throws on timeout.
+     */
+    public StunMessage check(boolean useCandidate, long timeoutMillis) throws Exception {
+        byte[] tx = StunMessageBuilder.newTransactionId();
+        StunMessageBuilder b = StunMessageBuilder.bindingRequest(tx)
+                .username(remoteUfrag + ":" + ufrag)
+                .priority(1845501695L)
+                .iceControlling(0x1234_5678_9ABCL);
+        if (useCandidate) {
+            b.useCandidate();
+        }
+        byte[] req = b.build(remotePwd.getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
+        CompletableFuture<byte[]> response = new CompletableFuture<>();
+        String key = java.util.HexFormat.of().formatHex(tx);
+        pendingChecks.put(key, response);
+        try {
+            send(req);
+            byte[] resp = response.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            return StunMessage.decode(resp, 0, resp.length);
+        } finally {
+            pendingChecks.remove(key);
+        }
     }
 
     /** Runs the DTLS handshake as client (browser answers `a=setup:active`) and sets up SRTP. */
@@ -305,7 +335,13 @@ public final class TestPeer implements AutoCloseable {
     private void dispatch(byte[] data) {
         int first = data[0] & 0xFF;
         if (first <= 3) {
-            stunResponse.complete(data);
+            CompletableFuture<byte[]> awaited = data.length >= 20
+                    ? pendingChecks.remove(java.util.HexFormat.of().formatHex(data, 8, 20)) : null;
+            if (awaited != null) {
+                awaited.complete(data);
+            } else {
+                stunResponse.complete(data);
+            }
         } else if (first >= 20 && first <= 63) {
             if (dtls != null) {
                 dtls.offer(data, 0, data.length);
