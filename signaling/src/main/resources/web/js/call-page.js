@@ -3,6 +3,7 @@ import { ConsultClient, optionsFromLocation, tokenFromLocation } from './consult
 import { E2ee, e2eeOptionsFromLocation } from './e2ee.js';
 import { ProfileApplier, mountClinicalUi } from './clinical.js';
 import { ADMISSION_STATE_TEXT, bindWaitingRoom, participantActions } from './waiting-room-ui.js';
+import { judgeLink } from './link-verdict.js';
 
 const page = document.body.dataset.page;
 const $ = (id) => document.getElementById(id);
@@ -101,10 +102,7 @@ client.addEventListener('remote', (e) => renderRemote(e.detail));
 
 // Link indicator: the bridge's view of our downlink (estimate, loss, RTT), every 2 s.
 function linkVerdict(q) {
-  const d = q.downlink;
-  if (d.fractionLost > 0.1 || d.rttMs > 600 || (d.estimateBps >= 0 && d.estimateBps < 150000)) return 'bad';
-  if (d.fractionLost > 0.03 || d.rttMs > 300 || (d.estimateBps >= 0 && d.estimateBps < 500000)) return 'fair';
-  return 'good';
+  return judgeLink(q.downlink); // the same thresholds as the pre-call check (link-verdict.js)
 }
 const LINK_TEXT = { good: 'Verbindung gut · Link good', fair: 'Verbindung mäßig · Link fair', bad: 'Verbindung schlecht · Link poor' };
 client.addEventListener('quality', (e) => {
@@ -165,6 +163,9 @@ function bindControls() {
 async function main() {
   showState();
   bindControls();
+  // issue #8: the pre-call check with the same invitation (token, consultation and options in the URL)
+  const check = $('check-link');
+  if (check) check.href = `/check.html${location.search}${location.hash}`;
   if (!client.token) {
     $('problem').textContent = 'Diese Seite braucht einen Einladungslink. · This page needs an invitation link (#token=...).';
     return;

@@ -625,7 +625,7 @@ export class ConsultClient extends EventTarget {
 
 // Lowest layer first: the bridge numbers layers in the order of a=simulcast. Bitrates as LiveKit and Jitsi use
 // for 720p capture (about 150 / 500 / 1500 kbit/s); Chromium drops the layers its uplink estimate cannot carry.
-const SIMULCAST_ENCODINGS = [
+export const SIMULCAST_ENCODINGS = [
   { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
   { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1500000 },

@@ -66,7 +66,7 @@ class TransportConsentTest {
 
     private void check(InetSocketAddress from, boolean useCandidate, long at) {
         bridge.onLoop(() -> {
-            t.onValidCheck(from, null, useCandidate, at);
+            t.onValidCheck(from, null, useCandidate, at, true);
             return null;
         });
     }

@@ -81,6 +81,8 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
     /** The welcome went out; an admission that came before it (a fast doctor) waits in pendingAdmission. */
     private boolean helloDone;
     private List<Participant> pendingAdmission;
+    /** Issue #8: this socket is an equipment check (hello with mode precheck), not a participant. */
+    private Precheck precheck;
 
     public SignalingSocket(SignalingContext ctx) {
         this(ctx, ConnectionGuard.unlimited());
@@ -165,6 +167,11 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         }
         String type = msg.get("type").asText();
         try {
+            Precheck check = precheck;
+            if (check != null) {
+                check.onMessage(type, msg, id);
+                return;
+            }
             if (!type.equals("hello") && !type.equals("ping") && participant == null) {
                 error(id, ErrorCode.NOT_JOINED, "send hello with a token first");
                 return;
@@ -223,6 +230,11 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
             close(ErrorCode.CLOSE_PROTOCOL, "protocol version");
             return;
         }
+        String badMode = Precheck.badMode(msg);
+        if (badMode != null) {
+            error(id, ErrorCode.BAD_MESSAGE, badMode);
+            return;
+        }
         if (!guard.allowJoin()) {
             error(id, ErrorCode.RATE_LIMITED, "too many joins from your address; retry in "
                     + guard.joinRetryAfterSeconds() + " s");
@@ -248,6 +260,21 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         if (refusal != null) {
             error(id, refusal.code(), refusal.message());
             close(refusal.closeCode(), refusal.code());
+            return;
+        }
+        if (Precheck.requested(msg)) { // issue #8: an equipment check, nobody is told (Precheck)
+            Precheck check = Precheck.start(ctx, this, claims, msg, id);
+            if (check != null) {
+                boolean gone;
+                synchronized (this) {
+                    precheck = check;
+                    gone = closed;
+                }
+                guard.joined();
+                if (gone) {
+                    check.close();
+                }
+            }
             return;
         }
         Participant p = new Participant(claims.participantId(), claims.role(), claims.displayName(),
@@ -770,6 +797,13 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         }
         Participant p;
         String cid;
+        Precheck check;
+        synchronized (this) {
+            check = precheck;
+        }
+        if (check != null) {
+            check.close();
+        }
         synchronized (this) {
             if (closed && participant == null) {
                 return;
