@@ -50,7 +50,7 @@ public final class Main {
 
                   java -jar consultbridge.jar [serve]
                       start the server (embedded defaults; override with -Dconfig.file=... or CB_* variables)
-                  java -jar consultbridge.jar token --consultation ID --role doctor|staff|room|guest --name NAME [--ttl 2h]
+                  java -jar consultbridge.jar token --consultation ID --role doctor|staff|room|guest --name NAME [--ttl 2h] [--profile balanced|motion|detail]
                                              [--participant ID] [--not-before 10m]
                       print a join token signed with the configured consultbridge.tokens.secret
                   java -jar consultbridge.jar drain [--resume | --status] [--url http://127.0.0.1:9180]
@@ -241,6 +241,12 @@ public final class Main {
             System.err.println("need --consultation ID and --role doctor|staff|room|guest");
             return 2;
         }
+        String profile = opts.get("profile");
+        if (profile != null && !java.util.Set.of("balanced", "motion", "detail").contains(profile)) {
+            System.err.println("--profile is balanced, motion (neurology: keep the frame rate) or detail "
+                    + "(dermatology: keep the resolution), not \"" + profile + "\"");
+            return 2;
+        }
         Duration ttl = opts.containsKey("ttl") ? duration(opts.get("ttl")) : Duration.ofHours(2);
         Duration notBefore = opts.containsKey("not-before") ? duration(opts.get("not-before")) : Duration.ZERO;
         TokenService tokens = new TokenService(config.tokenSecret(), config.tokenIssuer(), config.tokenMaxLifetime(),
@@ -250,13 +256,17 @@ public final class Main {
                 role.wire() + "-" + java.util.UUID.randomUUID().toString().substring(0, 8));
         java.time.Instant now = java.time.Instant.now();
         // the same claims as TokenService.mint, with nbf when the token should only work from a later time on
-        System.out.println(tokens.mint(new com.nimbusds.jwt.JWTClaimsSet.Builder()
+        com.nimbusds.jwt.JWTClaimsSet.Builder claims = new com.nimbusds.jwt.JWTClaimsSet.Builder()
                 .subject(participant).issuer(config.tokenIssuer())
                 .issueTime(java.util.Date.from(now))
                 .notBeforeTime(java.util.Date.from(now.plus(notBefore)))
                 .expirationTime(java.util.Date.from(now.plus(notBefore).plus(ttl)))
                 .jwtID(java.util.UUID.randomUUID().toString())
-                .claim("cid", consultation).claim("role", role.wire()).claim("name", name).build()));
+                .claim("cid", consultation).claim("role", role.wire()).claim("name", name);
+        if (profile != null) {
+            claims.claim("profile", profile); // issue #8: the consultation's clinical profile
+        }
+        System.out.println(tokens.mint(claims.build()));
         return 0;
     }
 }

@@ -61,6 +61,21 @@ class TokenCommandTest {
                 .isEqualTo("token-not-yet-valid");
     }
 
+    @Test
+    void mintsAClinicalProfileAndRefusesAnUnknownOne() throws Exception {
+        System.setProperty("consultbridge.tokens.secret", SECRET);
+        ConfigFactory.invalidateCaches();
+        TokenService verifier = new TokenService(SECRET, "consultbridge", Duration.ofHours(12), Duration.ofSeconds(60));
+        for (String profile : new String[] {"balanced", "motion", "detail"}) {
+            String token = run("token", "--consultation", "c-9", "--role", "doctor", "--name", "Dr. N", "--profile",
+                    profile);
+            assertThat(verifier.verify(token).profile()).isEqualTo(profile);
+        }
+        assertThat(verifier.verify(run("token", "--consultation", "c-9", "--role", "doctor")).profile()).isNull();
+        assertThat(Main.token(new String[] {"token", "--consultation", "c-9", "--role", "doctor", "--profile",
+            "sharp"})).isEqualTo(2);
+    }
+
     private static String run(String... args) {
         PrintStream saved = System.out;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
