@@ -41,7 +41,8 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
     public static final int PROTOCOL_VERSION = 1;
     /** What a participant in the waiting room may not do yet (ping, leave and clientStats it may). */
     private static final Set<String> NEEDS_ADMISSION = Set.of("publishOffer", "subscribeAnswer", "iceCandidate",
-            "mute", "e2eeKey", "e2eeMediaKey", "setProfile");
+            "mute", "e2eeKey", "e2eeMediaKey", "setProfile", "stillRequest", "stillOffer", "stillChunk", "stillAck",
+            "stillResume", "stillDone", "stillError");
     private static final Logger LOG = LoggerFactory.getLogger(SignalingSocket.class);
     /** A client that does not read its messages is cut off rather than allowed to grow our memory. */
     private static final int MAX_QUEUED = 512;
@@ -145,6 +146,8 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                         answer(id, refused);
                     }
                 }
+                case "stillRequest", "stillOffer", "stillChunk", "stillAck", "stillResume", "stillDone",
+                     "stillError" -> ctx.stills().onMessage(participant, consultationId, msg, id); // issue #8
                 case "leave" -> {
                     reply(id, "ack");
                     close(1000, "left");
@@ -620,6 +623,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                 updateMainSources(inCall);
             }
             ctx.waitingRoom().left(cid, p);
+            ctx.stills().left(cid, p.id());
             LOG.info("participant {} left consultation {}", p.id(), cid);
         });
     }
