@@ -280,6 +280,9 @@ public final class StillRelay {
             if (t.phase != Phase.SENDING) {
                 throw new Refused(STILL_INVALID, "offer the still (stillOffer) before its chunks");
             }
+            if (seq < 0 || seq >= t.chunks) {
+                throw new Refused(STILL_INVALID, "the still has chunks 0 to " + (t.chunks - 1));
+            }
             if (seq != t.nextSeq) {
                 throw new Refused(STILL_OUT_OF_ORDER, "expected chunk " + t.nextSeq + ", not " + seq);
             }
@@ -287,9 +290,8 @@ public final class StillRelay {
                 throw new Refused(STILL_WINDOW, "at most " + WINDOW + " chunks ahead of the doctor's acknowledgement");
             }
             int expected = seq == t.chunks - 1 ? t.size - (t.chunks - 1) * t.chunkBytes : t.chunkBytes;
-            if (seq >= t.chunks || bytes == null || bytes.length != expected) {
-                throw new Refused(STILL_INVALID, seq >= t.chunks ? "the still has " + t.chunks + " chunks"
-                        : "chunk " + seq + " must be base64 of " + expected + " bytes");
+            if (bytes == null || bytes.length != expected) {
+                throw new Refused(STILL_INVALID, "chunk " + seq + " must be base64 of " + expected + " bytes");
             }
             Participant doctor = admitted(cid, t.doctor);
             if (doctor == null) {
