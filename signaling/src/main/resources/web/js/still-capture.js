@@ -6,19 +6,25 @@
 // under a key derived from the room's media key, which only the participants have), and sends the ciphertext in
 // chunks through the signalling server, which relays them to the requesting doctor only and stores nothing.
 //
-// Pacing: the still shares the room's uplink with audio and video. The room sends at most a quarter of the uplink
-// estimate (the publish connection's availableOutgoingBitrate), in chunks of about a quarter second of that rate
-// (1-16 KiB), with a window of chunks in flight sized from the measured round trip (chunk -> the doctor's stillAck),
-// so the bottleneck queue never holds a large burst in front of the audio packets.
+// Pacing: the still shares the room's uplink with audio and video. The room starts at a quarter of the uplink
+// estimate (the publish connection's availableOutgoingBitrate) and never goes above half of it; in between it
+// follows the queueing delay it measures itself, as LEDBAT does (RFC 6817: a background transfer that yields):
+// each chunk's round trip (chunk -> the doctor's stillAck) minus the smallest seen is the queue it builds; below
+// 50 ms the rate grows 5 % per acknowledgement, above 100 ms it drops by a fifth (once per round trip). Chunks carry
+// about a quarter second of the starting rate (1-16 KiB), with a window of chunks in flight sized from the round
+// trip, so the bottleneck queue never holds a large burst in front of the audio packets.
 // Resume: the doctor acknowledges every chunk; after a stall (a dropped socket on either side) it asks for the chunks
 // from the first one it lacks (stillResume) and the room sends them again.
 'use strict';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-/** Share of the uplink estimate a still may use, and the bounds of its rate (bit/s). */
-const UPLINK_SHARE = 0.25;
+/** Share of the uplink estimate a still starts with and may grow to, and the bounds of its rate (bit/s). */
+const START_SHARE = 0.25;
+const MAX_SHARE = 0.5;
 const MIN_RATE_BPS = 24000;
+/** Queueing delay (ms) the still may add: LEDBAT's target (RFC 6817 §2.5.1 says at most 100 ms). */
+const TARGET_QUEUE_MS = 100;
 const MAX_RATE_BPS = 4000000;
 const FALLBACK_UPLINK_BPS = 300000;
 /** A chunk carries about this much of the still's rate (s): small bursts on a weak link, few messages on a good one. */
@@ -124,6 +130,7 @@ export class StillCapture extends EventTarget {
   }
 
   log(text) {
+    console.info(`still: ${text}`);
     this.events.push(`${Math.round(performance.now())} ${text}`);
     if (this.events.length > 200) this.events.shift();
   }
@@ -170,10 +177,9 @@ export class StillCapture extends EventTarget {
     const inc = this.incoming.get(msg.stillId);
     if (!inc || !inc.offer) return;
     inc.lastAt = performance.now();
-    if (msg.seq !== inc.received) {
-      if (msg.seq > inc.received) this.rewind(inc.id, inc.received); // a gap: cannot happen through the relay
-      return; // an older copy (sent again after a resume)
-    }
+    // the relay keeps the order: another seq is a copy relayed before our stillResume reached the server (an
+    // older one, or one past the point we rewound to); the stall timer covers anything that really went missing
+    if (msg.seq !== inc.received) return;
     inc.parts.push(msg.data);
     inc.received++;
     this.client.request({ type: 'stillAck', stillId: inc.id, seq: msg.seq }).catch((e) => this.log(`ack ${msg.seq}: ${e.code}`));
@@ -262,24 +268,29 @@ export class StillCapture extends EventTarget {
     const blob = await this.e2ee.encryptBlob(envelope(header, shot.bytes), id);
     const cipher = unb64(blob.ciphertext);
     if (cipher.length > MAX_STILL_BYTES) throw Object.assign(new Error('the still is too large'), { code: 'still-too-large' });
-    const rate = await this.stillRateBps();
+    const cap = await this.stillCapBps();
+    const rate = Math.max(MIN_RATE_BPS, cap * START_SHARE / MAX_SHARE);
     const chunkBytes = clamp(Math.floor(rate / 8 * CHUNK_SECONDS / 3) * 3, MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
     const chunks = Math.ceil(cipher.length / chunkBytes);
     const out = {
       id, to: msg.from, text: blob.ciphertext, chunkChars: chunkBytes / 3 * 4, chunks, next: 0, acked: -1,
-      sentAt: new Map(), rttMs: null, rateBps: rate, window: 2, nextSendAt: 0, lastAt: performance.now(), timer: null,
-      resent: 0, sentChunks: 0, rateTimer: null,
+      sentAt: new Map(), rttMs: null, minRttMs: Infinity, rateBps: rate, capBps: cap, lastDecrease: 0, window: 2,
+      nextSendAt: 0, lastAt: performance.now(), timer: null, resent: 0, sentChunks: 0, rateTimer: null,
     };
     this.sent.set(id, { id, sha256, mime: shot.mime, width: shot.width, height: shot.height, method: shot.method, bytes: shot.bytes.length, size: cipher.length, chunkBytes, chunks, status: 'sending', resent: 0, rates: [rate] });
     this.outgoing.set(id, out);
     await this.client.request({ type: 'stillOffer', stillId: id, size: cipher.length, chunkBytes, chunks, sha256: await sha256hex(cipher), keyId: blob.keyId, iv: blob.iv });
     this.log(`offered ${id}: ${shot.width}x${shot.height} ${shot.mime} (${shot.method}), ${cipher.length} bytes in ${chunks} chunks of ${chunkBytes} at ${Math.round(rate / 1000)} kbit/s`);
-    out.rateTimer = setInterval(() => this.stillRateBps().then((r) => { out.rateBps = r; this.sent.get(id).rates.push(r); }), 1000);
+    out.rateTimer = setInterval(() => this.stillCapBps().then((c) => {
+      out.capBps = c;
+      out.rateBps = Math.min(out.rateBps, c);
+      this.sent.get(id).rates.push(Math.round(out.rateBps));
+    }), 1000);
     this.pump(out);
   }
 
-  /** What a still may use of our uplink now: a share of the publish connection's estimate. */
-  async stillRateBps() {
+  /** The most a still may use of our uplink now: a share of the publish connection's estimate. */
+  async stillCapBps() {
     let avail = null;
     const pc = this.client.publishPc;
     if (pc) {
@@ -287,7 +298,7 @@ export class StillCapture extends EventTarget {
         if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && r.availableOutgoingBitrate > 0) avail = r.availableOutgoingBitrate;
       });
     }
-    return clamp((avail || FALLBACK_UPLINK_BPS) * UPLINK_SHARE, MIN_RATE_BPS, MAX_RATE_BPS);
+    return clamp((avail || FALLBACK_UPLINK_BPS) * MAX_SHARE, MIN_RATE_BPS, MAX_RATE_BPS);
   }
 
   /** Sends chunks while the window allows, one every chunk-time at the still's rate. */
@@ -323,6 +334,13 @@ export class StillCapture extends EventTarget {
     if (sent !== undefined) {
       const rtt = out.lastAt - sent;
       out.rttMs = out.rttMs === null ? rtt : 0.8 * out.rttMs + 0.2 * rtt;
+      out.minRttMs = Math.min(out.minRttMs, rtt);
+      const queueing = rtt - out.minRttMs;
+      if (queueing > TARGET_QUEUE_MS) {
+        if (out.lastAt - out.lastDecrease > out.rttMs) { out.rateBps = Math.max(MIN_RATE_BPS, out.rateBps * 0.8); out.lastDecrease = out.lastAt; }
+      } else if (queueing < TARGET_QUEUE_MS / 2) {
+        out.rateBps = Math.min(out.capBps, out.rateBps * 1.05);
+      }
       // enough in flight to keep the rate going over one round trip, never a large burst
       const perChunkMs = (out.chunkChars + 80) * 8 / out.rateBps * 1000;
       out.window = clamp(Math.ceil(out.rttMs / perChunkMs) + 1, 2, MAX_WINDOW);
@@ -486,7 +504,7 @@ function openViewer(r) {
   close.addEventListener('click', done);
   let drag = null;
   let moved = false;
-  pane.addEventListener('pointerdown', (e) => { drag = { x: e.clientX, y: e.clientY, l: pane.scrollLeft, t: pane.scrollTop }; moved = false; pane.setPointerCapture(e.pointerId); });
+  pane.addEventListener('pointerdown', (e) => { drag = { x: e.clientX, y: e.clientY, l: pane.scrollLeft, t: pane.scrollTop }; moved = false; try { pane.setPointerCapture(e.pointerId); } catch (err) { /* not a live pointer */ } });
   pane.addEventListener('pointermove', (e) => {
     if (!drag) return;
     if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 4) moved = true;

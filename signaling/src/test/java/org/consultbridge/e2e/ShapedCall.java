@@ -75,6 +75,12 @@ final class ShapedCall implements AutoCloseable {
      * through the relay too ({@link LinkRelay#forwardTcp}), sharing the shaped link with its media.
      */
     static ShapedCall start(LinkProfile profile, boolean signallingThroughLink) throws Exception {
+        return start(profile, signallingThroughLink, List.of());
+    }
+
+    /** As above, with more Chromium flags for the room's browser (e.g. a file for its fake camera). */
+    static ShapedCall start(LinkProfile profile, boolean signallingThroughLink, List<String> roomFlags)
+            throws Exception {
         NetNamespace.requireAvailable();
         NetNamespace clinic = NetNamespace.create();
         NetNamespace village = null;
@@ -102,7 +108,7 @@ final class ShapedCall implements AutoCloseable {
                             new InetSocketAddress("127.0.0.1", server.port()))
                     : server.port());
             doctor = Browser.start(clinic, clinicOrigin);
-            room = Browser.start(village, villageOrigin);
+            room = Browser.start(village, List.of(villageOrigin), roomFlags);
             doctor.open(clinicOrigin + "/doctor.html#token="
                     + tokens.mint("c-links", "dr-l", Role.DOCTOR, "Dr. L", Duration.ofHours(1)));
             Admission.autoAdmit(doctor);
