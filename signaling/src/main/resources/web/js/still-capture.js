@@ -10,7 +10,7 @@
 // estimate (the publish connection's availableOutgoingBitrate) and never goes above half of it; in between it
 // follows the queueing delay it measures itself, as LEDBAT does (RFC 6817: a background transfer that yields):
 // each chunk's round trip (chunk -> the doctor's stillAck) minus the smallest seen is the queue it builds; below
-// 50 ms the rate grows 5 % per acknowledgement, above 100 ms it drops by a fifth (once per round trip). Chunks carry
+// 30 ms the rate grows 5 % per acknowledgement, above 60 ms it drops by a fifth (once per round trip). Chunks carry
 // about a quarter second of the starting rate (1-16 KiB), with a window of chunks in flight sized from the round
 // trip, so the bottleneck queue never holds a large burst in front of the audio packets.
 // Resume: the doctor acknowledges every chunk; after a stall (a dropped socket on either side) it asks for the chunks
@@ -23,8 +23,11 @@ const dec = new TextDecoder();
 const START_SHARE = 0.25;
 const MAX_SHARE = 0.5;
 const MIN_RATE_BPS = 24000;
-/** Queueing delay (ms) the still may add: LEDBAT's target (RFC 6817 §2.5.1 says at most 100 ms). */
-const TARGET_QUEUE_MS = 100;
+/**
+ * Queueing delay (ms) the still may add: LEDBAT's target may be at most 100 ms (RFC 6817 §2.5.1); audio's jitter
+ * buffer notices less when we stay well under it.
+ */
+const TARGET_QUEUE_MS = 60;
 const MAX_RATE_BPS = 4000000;
 const FALLBACK_UPLINK_BPS = 300000;
 /** A chunk carries about this much of the still's rate (s): small bursts on a weak link, few messages on a good one. */
