@@ -187,7 +187,7 @@ export class StillCapture extends EventTarget {
     inc.received++;
     this.client.request({ type: 'stillAck', stillId: inc.id, seq: msg.seq }).catch((e) => this.log(`ack ${msg.seq}: ${e.code}`));
     this.emit('progress', this.progressOf(inc));
-    if (inc.received === inc.offer.chunks) this.complete(inc).catch((e) => this.failIncoming(inc.id, 'still-corrupt', e.message, true));
+    if (inc.received === inc.offer.chunks) this.complete(inc).catch((e) => this.failIncoming(inc.id, e.code || 'still-undecryptable', e.message, true));
   }
 
   /** Forgets the chunks from {@code fromSeq} on and asks the room to send them again (after a dropped link). */
@@ -222,11 +222,13 @@ export class StillCapture extends EventTarget {
     const o = inc.offer;
     const text = inc.parts.join('');
     const cipher = unb64(text);
-    if (cipher.length !== o.size || await sha256hex(cipher) !== o.sha256) throw new Error('the ciphertext does not match its offer');
+    if (cipher.length !== o.size || await sha256hex(cipher) !== o.sha256) {
+      throw Object.assign(new Error('the ciphertext does not match its offer'), { code: 'still-corrupt' });
+    }
     const plain = await this.e2ee.decryptBlob(inc.from, { keyId: o.keyId, iv: o.iv, ciphertext: text }, inc.id);
     const { header, image } = openEnvelope(plain);
     const sha256 = await sha256hex(image);
-    if (header.sha256 && header.sha256 !== sha256) throw new Error('the image does not match its hash');
+    if (header.sha256 && header.sha256 !== sha256) throw Object.assign(new Error('the image does not match its hash'), { code: 'still-corrupt' });
     const blob = new Blob([image], { type: header.mime });
     const bmp = await createImageBitmap(blob); // what the doctor sees: the decoded size
     const result = {
@@ -356,7 +358,11 @@ export class StillCapture extends EventTarget {
 
   onResume(msg) {
     const out = this.outgoing.get(msg.stillId);
-    if (!out || msg.fromSeq < 0 || msg.fromSeq > out.chunks) return;
+    if (!out) { // e.g. this page was reloaded: the doctor should not wait for it
+      this.client.request({ type: 'stillError', stillId: msg.stillId, code: 'still-lost', message: 'the room no longer has this still' }).catch(() => {});
+      return;
+    }
+    if (msg.fromSeq < 0 || msg.fromSeq > out.chunks) return;
     out.lastAt = performance.now();
     out.resent += Math.max(0, out.next - msg.fromSeq);
     this.sent.get(out.id).resent = out.resent;
