@@ -219,7 +219,13 @@ final class LinkRelay implements AutoCloseable {
         }
         SocketChannel browser = tcpListen.accept();
         if (browser != null) {
-            SocketChannel target = SocketChannel.open(tcpTarget); // loopback: connects at once
+            SocketChannel target;
+            try {
+                target = SocketChannel.open(tcpTarget); // loopback: connects at once
+            } catch (IOException e) {
+                browser.close(); // the service is down: refuse this one, keep relaying the rest
+                return true;
+            }
             browser.configureBlocking(false);
             target.configureBlocking(false);
             browser.setOption(StandardSocketOptions.TCP_NODELAY, true);
