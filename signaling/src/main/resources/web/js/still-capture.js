@@ -42,6 +42,7 @@ const OUTGOING_IDLE_MS = 120000;
 const PHOTO_TIMEOUT_MS = 5000;
 const JPEG_QUALITY = 0.95;
 const MAX_STILL_BYTES = 8 * 1024 * 1024;
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
 
 const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -229,10 +230,12 @@ export class StillCapture extends EventTarget {
     const { header, image } = openEnvelope(plain);
     const sha256 = await sha256hex(image);
     if (header.sha256 && header.sha256 !== sha256) throw Object.assign(new Error('the image does not match its hash'), { code: 'still-corrupt' });
-    const blob = new Blob([image], { type: header.mime });
+    // the type comes from the room's page: only image types reach the <img> and the saved file's name
+    const mime = IMAGE_TYPES.has(header.mime) ? header.mime : 'application/octet-stream';
+    const blob = new Blob([image], { type: mime });
     const bmp = await createImageBitmap(blob); // what the doctor sees: the decoded size
     const result = {
-      id: inc.id, from: inc.from, sha256, mime: header.mime, bytes: image.length, width: bmp.width, height: bmp.height,
+      id: inc.id, from: inc.from, sha256, mime, bytes: image.length, width: bmp.width, height: bmp.height,
       method: header.method, capturedAt: header.capturedAt, ms: Math.round(performance.now() - inc.since),
       resumes: inc.resumes, url: URL.createObjectURL(blob), status: 'done',
     };
