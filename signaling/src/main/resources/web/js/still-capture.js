@@ -43,6 +43,7 @@ const PHOTO_TIMEOUT_MS = 5000;
 const JPEG_QUALITY = 0.95;
 const MAX_STILL_BYTES = 8 * 1024 * 1024;
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+const EXTENSION = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
 const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -475,7 +476,7 @@ export function mountStills(client, e2ee, page) {
     const save = document.createElement('a');
     save.className = 'save';
     save.href = r.url;
-    save.download = `standbild-${(r.capturedAt || new Date().toISOString()).replace(/[:.]/g, '-')}.${r.mime === 'image/png' ? 'png' : 'jpg'}`;
+    save.download = `standbild-${(r.capturedAt || new Date().toISOString()).replace(/[:.]/g, '-')}.${EXTENSION[r.mime] || 'bin'}`;
     save.textContent = 'Speichern · Save';
     const cap = document.createElement('figcaption');
     cap.textContent = `${new Date().toLocaleTimeString()} · ${r.width}×${r.height} · ${Math.round(r.bytes / 1024)} KiB `;
@@ -505,7 +506,7 @@ function openViewer(r) {
   const save = document.createElement('a');
   save.className = 'save';
   save.href = r.url;
-  save.download = `standbild.${r.mime === 'image/png' ? 'png' : 'jpg'}`;
+  save.download = `standbild.${EXTENSION[r.mime] || 'bin'}`;
   save.textContent = 'Speichern · Save';
   pane.append(img);
   overlay.append(pane, close, save);
