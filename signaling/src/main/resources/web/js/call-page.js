@@ -2,6 +2,7 @@
 import { ConsultClient, optionsFromLocation, tokenFromLocation } from './consultbridge-client.js';
 import { E2ee, e2eeOptionsFromLocation } from './e2ee.js';
 import { ProfileApplier, mountClinicalUi } from './clinical.js';
+import { mountStills } from './still-capture.js';
 import { ADMISSION_STATE_TEXT, bindWaitingRoom, participantActions } from './waiting-room-ui.js';
 import { judgeLink } from './link-verdict.js';
 
@@ -28,6 +29,7 @@ const profiles = new ProfileApplier(client);
 window.consultbridgeProfiles = profiles;
 const clinicalUi = mountClinicalUi(client, client.e2ee, profiles, optionsFromLocation());
 bindWaitingRoom(client);
+mountStills(client, client.e2ee, page); // issue #8: full-resolution still images (window.consultbridgeStills)
 
 function showState(detail) {
   const el = $('state');

@@ -21,7 +21,13 @@ const STATS_INTERVAL_MS = 1000;
 /** A fresh key is used this long after it was sent, so the others have it before our frames need it. */
 const FRESH_KEY_DELAY_MS = 1000;
 
-const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+/** base64 in slices: spreading a large blob (a still image) into one call would overflow the stack. */
+const b64 = (bytes) => {
+  const u = new Uint8Array(bytes);
+  let text = '';
+  for (let i = 0; i < u.length; i += 0x8000) text += String.fromCharCode(...u.subarray(i, i + 0x8000));
+  return btoa(text);
+};
 const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 async function hkdfBits(raw, info, salt = new Uint8Array(0)) {

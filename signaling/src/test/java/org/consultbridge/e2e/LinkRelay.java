@@ -6,6 +6,11 @@ import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import org.consultbridge.bridge.netem.LinkProfile;
@@ -17,6 +22,13 @@ import org.consultbridge.bridge.netem.LinkShaper;
  * and shapes each direction with a {@link LinkShaper} (rate, delay, jitter, loss). The bridge is ICE-lite and
  * learns the browser's address from its checks, so it simply sees the relay as the browser: one relay socket per
  * browser socket (a page has two peer connections), as a NAT would. One thread.
+ *
+ * <p>{@link #forwardTcp} puts a TCP service (the signalling server: pages and WebSocket) behind the same link: its
+ * bytes cross the same two shapers as the media, so they share the bottleneck and its queue with audio and video,
+ * as on the real uplink. TCP is emulated coarsely in user space: the stream is cut into segments of
+ * {@link #TCP_SEGMENT} bytes, a segment the shaper drops is sent again after {@link #TCP_RTO_NANOS} (in order: later
+ * segments wait behind it), and at most {@link #TCP_WINDOW} bytes per direction are on the link (a congestion
+ * window); the rest waits in the sender's socket buffers.
  */
 final class LinkRelay implements AutoCloseable {
 
@@ -37,6 +49,44 @@ final class LinkRelay implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private long order;
+
+    static final int TCP_SEGMENT = 1400;
+    static final int TCP_WINDOW = 32 * 1024;
+    static final long TCP_RTO_NANOS = 300_000_000L;
+    private volatile ServerSocketChannel tcpListen;
+    private volatile InetSocketAddress tcpTarget;
+    private volatile boolean cutTcp;
+    private final List<TcpFlow> tcpFlows = new ArrayList<>();
+
+    /** One segment of a TCP stream on the link: delivered at {@code due}, or sent again at {@code retryAt}. */
+    private static final class Segment {
+        final ByteBuffer data;
+        long due;
+        long retryAt;
+
+        Segment(ByteBuffer data) {
+            this.data = data;
+        }
+    }
+
+    /** One direction of a proxied TCP connection. */
+    private static final class TcpPipe {
+        final SocketChannel from;
+        final SocketChannel to;
+        final LinkShaper shaper;
+        final ArrayDeque<Segment> onLink = new ArrayDeque<>();
+        int bytesOnLink;
+        boolean eof;
+
+        TcpPipe(SocketChannel from, SocketChannel to, LinkShaper shaper) {
+            this.from = from;
+            this.to = to;
+            this.shaper = shaper;
+        }
+    }
+
+    private record TcpFlow(TcpPipe up, TcpPipe down) {
+    }
 
     /**
      * @param listen where the browser sends (the bridge's advertised candidate for its network)
@@ -105,6 +155,9 @@ final class LinkRelay implements AutoCloseable {
                         idle = false;
                     }
                 }
+                if (tcpListen != null && serveTcp()) {
+                    idle = false;
+                }
                 long now = System.nanoTime();
                 while (!queue.isEmpty() && queue.peek().due <= now) {
                     Pending p = queue.poll();
@@ -134,6 +187,119 @@ final class LinkRelay implements AutoCloseable {
         queue.add(new Pending(due, order++, flow, towardsBridge, copy));
     }
 
+    /**
+     * Accepts TCP connections at {@code listen} (port 0: any free one) and forwards each to {@code target} across
+     * the shaped link (browser to target is "up"). Returns the port it listens on.
+     */
+    int forwardTcp(InetSocketAddress listen, InetSocketAddress target) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open().bind(listen);
+        server.configureBlocking(false);
+        tcpTarget = target;
+        tcpListen = server;
+        return ((InetSocketAddress) server.getLocalAddress()).getPort();
+    }
+
+    /** Drops every forwarded TCP connection at once (a link that went down): both ends see a reset. */
+    void cutTcp() {
+        cutTcp = true;
+    }
+
+    /** The loop's TCP work: accept, read into segments while the window allows, deliver due segments in order. */
+    private boolean serveTcp() throws IOException {
+        boolean busy = false;
+        if (cutTcp) {
+            cutTcp = false;
+            for (TcpFlow f : tcpFlows) {
+                f.up.from.setOption(StandardSocketOptions.SO_LINGER, 0);
+                f.up.from.close();
+                f.up.to.setOption(StandardSocketOptions.SO_LINGER, 0);
+                f.up.to.close();
+            }
+            tcpFlows.clear();
+        }
+        SocketChannel browser = tcpListen.accept();
+        if (browser != null) {
+            SocketChannel target;
+            try {
+                target = SocketChannel.open(tcpTarget); // loopback: connects at once
+            } catch (IOException e) {
+                browser.close(); // the service is down: refuse this one, keep relaying the rest
+                return true;
+            }
+            browser.configureBlocking(false);
+            target.configureBlocking(false);
+            browser.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            target.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            tcpFlows.add(new TcpFlow(new TcpPipe(browser, target, up), new TcpPipe(target, browser, down)));
+            busy = true;
+        }
+        for (var it = tcpFlows.iterator(); it.hasNext(); ) {
+            TcpFlow f = it.next();
+            try {
+                busy |= pipe(f.up);
+                busy |= pipe(f.down);
+                if ((f.up.eof && f.up.onLink.isEmpty()) || (f.down.eof && f.down.onLink.isEmpty())) {
+                    f.up.from.close();
+                    f.up.to.close();
+                    it.remove();
+                }
+            } catch (IOException e) {
+                f.up.from.close();
+                f.up.to.close();
+                it.remove();
+            }
+        }
+        return busy;
+    }
+
+    private static boolean pipe(TcpPipe p) throws IOException {
+        boolean busy = false;
+        long now = System.nanoTime();
+        while (!p.eof && p.bytesOnLink < TCP_WINDOW) {
+            ByteBuffer b = ByteBuffer.allocate(TCP_SEGMENT);
+            int n = p.from.read(b);
+            if (n < 0) {
+                p.eof = true;
+            }
+            if (n <= 0) {
+                break;
+            }
+            b.flip();
+            Segment s = new Segment(b);
+            s.retryAt = now; // submitted to the link below
+            p.onLink.add(s);
+            p.bytesOnLink += n;
+            busy = true;
+        }
+        for (Segment s : p.onLink) {
+            if (s.retryAt != 0 && s.retryAt <= now) {
+                long due = p.shaper.deliveryTime(s.data.remaining() + 40, now);
+                if (due == LinkShaper.DROPPED) {
+                    s.retryAt = now + TCP_RTO_NANOS; // lost: the sender's retransmission timer
+                } else {
+                    s.retryAt = 0;
+                    s.due = due;
+                }
+            }
+        }
+        while (!p.onLink.isEmpty()) {
+            Segment head = p.onLink.peek();
+            if (head.retryAt != 0 || head.due > now) {
+                break; // in order: everything waits behind a lost or late segment
+            }
+            int len = head.data.remaining();
+            p.to.write(head.data);
+            if (head.data.hasRemaining()) {
+                p.bytesOnLink -= len - head.data.remaining();
+                break; // the receiver's buffer is full
+            }
+            p.bytesOnLink -= len;
+            p.onLink.poll();
+            busy = true;
+        }
+        return busy;
+    }
+
     long droppedUp() {
         return up.dropped();
     }
@@ -150,6 +316,18 @@ final class LinkRelay implements AutoCloseable {
     public void close() throws IOException {
         closed = true;
         thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (tcpListen != null) {
+            tcpListen.close();
+        }
+        for (TcpFlow f : tcpFlows) {
+            f.up.from.close();
+            f.up.to.close();
+        }
         browserSide.close();
         for (Flow f : flows.values()) {
             f.bridgeSide().close();

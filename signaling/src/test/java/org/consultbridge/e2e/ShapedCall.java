@@ -67,6 +67,20 @@ final class ShapedCall implements AutoCloseable {
 
     /** Starts everything and waits until both pages decode video. */
     static ShapedCall start(LinkProfile profile) throws Exception {
+        return start(profile, false);
+    }
+
+    /**
+     * As {@link #start(LinkProfile)}; with {@code signallingThroughLink} the room's page and its WebSocket come
+     * through the relay too ({@link LinkRelay#forwardTcp}), sharing the shaped link with its media.
+     */
+    static ShapedCall start(LinkProfile profile, boolean signallingThroughLink) throws Exception {
+        return start(profile, signallingThroughLink, List.of());
+    }
+
+    /** As above, with more Chromium flags for the room's browser (e.g. a file for its fake camera). */
+    static ShapedCall start(LinkProfile profile, boolean signallingThroughLink, List<String> roomFlags)
+            throws Exception {
         NetNamespace.requireAvailable();
         NetNamespace clinic = NetNamespace.create();
         NetNamespace village = null;
@@ -89,9 +103,12 @@ final class ShapedCall implements AutoCloseable {
             TokenService tokens = new TokenService(SECRET, "consultbridge", Duration.ofHours(12), Duration.ofSeconds(60));
             server = SignalingServer.start(ServerConfig.load().withHttp("0.0.0.0", 0), tokens, bridge);
             String clinicOrigin = "http://" + clinic.hostAddress() + ":" + server.port();
-            String villageOrigin = "http://" + village.hostAddress() + ":" + server.port();
+            String villageOrigin = "http://" + village.hostAddress() + ":" + (signallingThroughLink
+                    ? relay.forwardTcp(new InetSocketAddress(village.hostAddress(), 0),
+                            new InetSocketAddress("127.0.0.1", server.port()))
+                    : server.port());
             doctor = Browser.start(clinic, clinicOrigin);
-            room = Browser.start(village, villageOrigin);
+            room = Browser.start(village, List.of(villageOrigin), roomFlags);
             doctor.open(clinicOrigin + "/doctor.html#token="
                     + tokens.mint("c-links", "dr-l", Role.DOCTOR, "Dr. L", Duration.ofHours(1)));
             Admission.autoAdmit(doctor);

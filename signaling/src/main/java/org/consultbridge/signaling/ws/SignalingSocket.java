@@ -43,7 +43,8 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
     public static final int PROTOCOL_VERSION = 1;
     /** What a participant in the waiting room may not do yet (ping, leave and clientStats it may). */
     private static final Set<String> NEEDS_ADMISSION = Set.of("publishOffer", "subscribeAnswer", "iceCandidate",
-            "mute", "e2eeKey", "e2eeMediaKey", "setProfile", "iceRestart");
+            "mute", "e2eeKey", "e2eeMediaKey", "setProfile", "iceRestart", "stillRequest", "stillOffer", "stillChunk",
+            "stillAck", "stillResume", "stillDone", "stillError");
     /** A resume token is 43 characters (32 bytes, base64url); anything much longer is not one. */
     private static final int MAX_RESUME_TOKEN = 128;
     private static final Logger LOG = LoggerFactory.getLogger(SignalingSocket.class);
@@ -206,6 +207,8 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                     }
                 }
                 case "iceRestart" -> onIceRestart(id);
+                case "stillRequest", "stillOffer", "stillChunk", "stillAck", "stillResume", "stillDone",
+                     "stillError" -> ctx.stills().onMessage(participant, consultationId, msg, id); // issue #8
                 case "leave" -> {
                     leaving = true;
                     reply(id, "ack");
@@ -863,6 +866,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
                 updateMainSources(inCall);
             }
             ctx.waitingRoom().left(cid, p);
+            ctx.stills().left(cid, p.id());
             LOG.info("participant {} left consultation {}", p.id(), cid);
         });
     }
