@@ -216,7 +216,10 @@ class E2eeCallTest {
             long requests = bridge.qualitySnapshot().keyframeRequestsReceived() - requestsBefore;
             System.out.printf("e2ee: in 8 s with the wrong-key guest: %d keyframe requests at the bridge, %d keyframes"
                     + " encoded by the room%n", requests, keyframes);
-            assertThat(keyframes).as("room keyframes in 8 s (without the back-off: about 3 a second)").isLessThanOrEqualTo(10);
+            // the back-off lets about 4 requests through in 8 s; Chromium's VP8 simulcast may answer one with a
+            // keyframe on each of its 3 layers (12, seen 13 with a stray one); without the back-off: 3 a second
+            // and 3 layers, over 70
+            assertThat(keyframes).as("room keyframes in 8 s (without the back-off: over 70)").isLessThanOrEqualTo(18);
             guest.waitFor("(" + WebRtcStats.INBOUND_RTP_FN + ")(" + SUB + ").then(rs => rs.filter(r => "
                     + "r.kind === 'video' && r.packetsReceived > 50).length >= 1)", MEDIA_TIMEOUT);
             Map<?, ?> g = received(guest);
