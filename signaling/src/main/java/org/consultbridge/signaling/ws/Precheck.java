@@ -1,10 +1,8 @@
 package org.consultbridge.signaling.ws;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.security.SecureRandom;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -18,7 +16,6 @@ import org.consultbridge.bridge.api.TransportState;
 import org.consultbridge.bridge.sdp.SdpException;
 import org.consultbridge.signaling.consultation.ParticipantConnection;
 import org.consultbridge.signaling.token.JoinClaims;
-import org.consultbridge.turn.TurnCredentials;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,17 +106,7 @@ public final class Precheck {
         welcome.put("admitted", false);
         welcome.putArray("participants");
         welcome.put("seconds", seconds);
-        ArrayNode iceServers = welcome.putArray("iceServers");
-        if (ctx.turn() != null && ctx.turn().enabled()) {
-            // draft-uberti-behave-turn-rest-00 §2.2: ephemeral credentials, as for a join (the check tests TURN too)
-            TurnCredentials c = TurnCredentials.issue(ctx.turn().signingSecret(), claims.participantId(),
-                    ctx.turn().credentialTtl(), Instant.now());
-            ObjectNode server = iceServers.addObject();
-            ArrayNode urls = server.putArray("urls");
-            ctx.turn().iceUrls().forEach(urls::add);
-            server.put("username", c.username());
-            server.put("credential", c.password());
-        }
+        SignalingSocket.putIceServers(ctx, welcome, claims.participantId()); // TURN too: the check tests it
         conn.send(welcome.toString());
         CompletableFuture.delayedExecutor(seconds, TimeUnit.SECONDS).execute(p::expire);
         LOG.info("equipment check of {} ({}) for consultation {}: at most {} s", claims.participantId(),

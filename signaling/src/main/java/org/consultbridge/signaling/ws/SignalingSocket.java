@@ -323,7 +323,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         welcome.put("admitted", p.admitted());
         ctx.e2ee().describeWelcome(welcome);
         welcome.put("profile", ctx.profiles().current(joined.consultation()).wire());
-        putIceServers(welcome, p);
+        putIceServers(ctx, welcome, p.id());
         if (p.admitted()) {
             startCall(welcome, joined.others());
         } else {
@@ -393,7 +393,7 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         welcome.put("resumed", true);
         ctx.e2ee().describeWelcome(welcome);
         welcome.put("profile", ctx.profiles().current(r.consultation()).wire());
-        putIceServers(welcome, p);
+        putIceServers(ctx, welcome, p.id());
         putResume(welcome, r.nextToken());
         ArrayNode list = welcome.putArray("participants");
         others.forEach(o -> list.add(describe(o)));
@@ -434,11 +434,14 @@ public final class SignalingSocket implements Session.Listener.AutoDemanding, Pa
         resume.put("graceSeconds", ctx.waitingRoom().reconnects().settings().grace().toSeconds());
     }
 
-    private void putIceServers(ObjectNode welcome, Participant p) {
+    /**
+     * The {@code iceServers} of a {@code welcome}: draft-uberti-behave-turn-rest-00 §2.2 ephemeral TURN credentials
+     * bound to {@code participantId}, none without TURN. Also for equipment checks ({@link Precheck}).
+     */
+    static void putIceServers(SignalingContext ctx, ObjectNode welcome, String participantId) {
         ArrayNode iceServers = welcome.putArray("iceServers");
         if (ctx.turn() != null && ctx.turn().enabled()) {
-            // draft-uberti-behave-turn-rest-00 §2.2: ephemeral credentials bound to this participant
-            TurnCredentials c = TurnCredentials.issue(ctx.turn().signingSecret(), p.id(),
+            TurnCredentials c = TurnCredentials.issue(ctx.turn().signingSecret(), participantId,
                     ctx.turn().credentialTtl(), Instant.now());
             ObjectNode server = iceServers.addObject();
             ArrayNode urls = server.putArray("urls");
