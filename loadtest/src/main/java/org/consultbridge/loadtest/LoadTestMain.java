@@ -346,14 +346,15 @@ public final class LoadTestMain {
                     secret = HexFormat.of().formatHex(s);
                     int http = freePort();
                     int udp = freePort();
-                    ProcessBuilder pb = new ProcessBuilder(cli.pinning().serverCommand(List.of(
-                            ProcessHandle.current().info().command().orElse("java"),
-                            // a low-pause collector: on one pinned core the JVM would pick Serial GC, whose
-                            // young pauses (hundreds of ms on a busy machine) show up as the p99 latency
-                            "-XX:+UseZGC", "--enable-native-access=ALL-UNNAMED", "-jar", cli.startServer())));
+                    List<String> command = new ArrayList<>();
+                    command.add(ProcessHandle.current().info().command().orElse("java"));
+                    command.addAll(ServerJvm.options(cli.out().toAbsolutePath()));
+                    command.addAll(List.of("-jar", cli.startServer()));
+                    ProcessBuilder pb = new ProcessBuilder(cli.pinning().serverCommand(command));
                     pb.environment().putAll(Map.of("CB_TOKEN_SECRET", secret, "CB_HTTP_HOST", "127.0.0.1",
                             "CB_HTTP_PORT", String.valueOf(http), "CB_BRIDGE_BIND_ADDRESS", "127.0.0.1",
-                            "CB_BRIDGE_UDP_PORT", String.valueOf(udp), "CB_ADMIN_PORT", "0", "CB_HTTP_TLS_PORT", "0",
+                            "CB_BRIDGE_UDP_PORT", String.valueOf(udp), "CB_BRIDGE_TCP_PORT", String.valueOf(freePort()),
+                            "CB_ADMIN_PORT", "0", "CB_HTTP_TLS_PORT", "0",
                             // the simulated consultations' summaries and audit lines go with the report, not ./data
                             "CB_OPS_SUMMARIES_DIR", cli.out().toAbsolutePath().resolve("summaries").toString(),
                             "CB_AUDIT_DIR", cli.out().toAbsolutePath().resolve("audit").toString()));

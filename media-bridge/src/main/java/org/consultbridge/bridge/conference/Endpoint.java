@@ -396,7 +396,6 @@ final class Endpoint implements BridgeEndpoint {
                 bridge.drop(DropReason.RTX_LATE);
                 return;
             }
-            s.cache.put(seq, pkt, nowNanos);
         }
         int bytes = pkt.readableBytes();
         from.rtpPacketsIn++;
@@ -420,8 +419,13 @@ final class Endpoint implements BridgeEndpoint {
             }
         }
         Consumer[] targets = p.consumerArray;
+        boolean forwarded = false;
         for (Consumer c : targets) {
-            forward(c, s, pkt, canonicalPt, kind, keyframe, nowNanos);
+            forwarded |= forward(c, s, pkt, canonicalPt, kind, keyframe, nowNanos);
+        }
+        if (forwarded && p.video) {
+            // kept for receivers' NACKs only when somebody received it: a layer nobody takes costs no copy
+            s.cache.put(seq, pkt, nowNanos);
         }
     }
 
@@ -550,21 +554,21 @@ final class Endpoint implements BridgeEndpoint {
      * A layer change happens on a keyframe of the target layer (asked for with PLI until it comes); from then on
      * the sequence numbers, timestamps and VP8 picture id / TL0PICIDX are offset so the receiver sees one stream.
      */
-    private void forward(Consumer c, InboundStream s, ByteBuf pkt, int canonicalPt, byte codecKind, boolean keyframe,
-                         long nowNanos) {
+    private boolean forward(Consumer c, InboundStream s, ByteBuf pkt, int canonicalPt, byte codecKind, boolean keyframe,
+                            long nowNanos) {
         // RFC 2198 audio: as it came to subscribers that took RED, as its primary Opus block to the others
         boolean stripRed = canonicalPt == MediaCapabilities.PT_RED && !c.acceptedPt[MediaCapabilities.PT_RED];
         int outPt = stripRed ? MediaCapabilities.PT_OPUS : canonicalPt;
         if (!c.negotiated || !c.acceptedPt[outPt]) {
-            return;
+            return false;
         }
         Transport t = c.subscriber.subscribe;
         if (!t.canSend()) {
-            return; // not keyed yet, or consent expired (counted): RFC 7675 §5.1
+            return false; // not keyed yet, or consent expired (counted): RFC 7675 §5.1
         }
         boolean video = s.producer.video;
         if (video && !c.admit(s, pkt, codecKind == 1, keyframe, nowNanos)) {
-            return;
+            return false;
         }
         int outSeq = c.outSeq(RtpPacket.sequenceNumber(pkt));
         long outTs = c.outTimestamp(RtpPacket.timestamp(pkt));
@@ -594,6 +598,7 @@ final class Endpoint implements BridgeEndpoint {
         t.rtpPacketsOut++;
         t.rtpBytesOut += written;
         bridge.sendRtp(t, out);
+        return true;
     }
 
     /** A decrypted RTCP compound packet from either transport. */
@@ -793,6 +798,13 @@ final class Endpoint implements BridgeEndpoint {
      * draft-ietf-rmcat-gcc-02, adapts its upload to it), and probing padding towards the subscriber.
      */
     void onFastTick(long nowNanos) {
+        for (Producer p : producersByMid.values()) {
+            if (p.video) {
+                for (InboundStream st : p.streams) {
+                    st.cache.expire(nowNanos);
+                }
+            }
+        }
         if (publishTwccId != 0 && publish.keyedForMedia()) {
             long mediaSsrc = 0;
             for (Producer p : producersByMid.values()) {

@@ -57,7 +57,7 @@ class RetransmissionCacheTest {
     }
 
     @Test
-    void aPacketOverwrittenBySlotReuseIsAMissAndTheSlotBufferIsReused() {
+    void aPacketOverwrittenBySlotReuseIsAMissAndItsBufferIsReleased() {
         cache.put(100, packet(100, 200, 0), T0);
         ByteBuf slot = cache.forResend(100, T0 + MS);
         assertThat(slot).isNotNull();
@@ -65,9 +65,8 @@ class RetransmissionCacheTest {
         cache.put(later, packet(later, 250, 0), T0 + 500 * MS);
         assertThat(cache.contains(100)).isFalse();
         assertThat(cache.forResend(100, T0 + 600 * MS)).isNull();
-        ByteBuf reused = cache.forResend(later, T0 + 600 * MS);
-        assertThat(reused).as("one buffer per slot, allocated once: nothing per packet").isSameAs(slot);
-        assertThat(reused).isEqualTo(packet(later, 250, 0));
+        assertThat(slot.refCnt()).as("the overwritten copy went back to the pool").isZero();
+        assertThat(cache.forResend(later, T0 + 600 * MS)).isEqualTo(packet(later, 250, 0));
     }
 
     @Test
@@ -89,7 +88,34 @@ class RetransmissionCacheTest {
         assertThat(cache.forResend(7, T0 + 999 * MS)).isNotNull();
         cache.put(8, packet(8, 100, 0), T0);
         assertThat(cache.forResend(8, T0 + 1000 * MS)).as("useless to the receiver by now").isNull();
-        assertThat(cache.contains(8)).as("but a late copy of it is still a duplicate").isTrue();
+        assertThat(cache.contains(8)).as("until the next put or timer expires it, a late copy is a duplicate").isTrue();
+    }
+
+    @Test
+    void packetsOlderThanASecondAreReleasedSoAnIdleStreamHoldsNothing() {
+        cache.put(1, packet(1, 1000, 0), T0);
+        ByteBuf first = cache.forResend(1, T0 + MS);
+        cache.put(2, packet(2, 1000, 0), T0 + 500 * MS);
+        assertThat(cache.bytes()).isEqualTo(2 * packet(1, 1000, 0).readableBytes());
+        cache.expire(T0 + 1000 * MS);
+        assertThat(first.refCnt()).as("released when a second old").isZero();
+        assertThat(cache.contains(1)).isFalse();
+        assertThat(cache.contains(2)).isTrue();
+        cache.expire(T0 + 1500 * MS);
+        assertThat(cache.bytes()).isZero();
+        assertThat(cache.contains(2)).isFalse();
+    }
+
+    @Test
+    void memoryIsBoundedInBytesWhateverTheBitrate() {
+        // 400 full-size packets within 100 ms (a 48 Mbit/s burst): the oldest go first, the newest stay
+        for (int i = 0; i < 400; i++) {
+            cache.put(i, packet(i, 1400, 0), T0 + i * 250_000L);
+        }
+        assertThat(cache.bytes()).isLessThanOrEqualTo(RetransmissionCache.MAX_BYTES)
+                .isGreaterThan(RetransmissionCache.MAX_BYTES - 1500);
+        assertThat(cache.contains(0)).isFalse();
+        assertThat(cache.forResend(399, T0 + 100 * MS)).isEqualTo(packet(399, 1400, 0));
     }
 
     @Test

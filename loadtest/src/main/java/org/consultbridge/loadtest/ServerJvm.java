@@ -1,0 +1,33 @@
+package org.consultbridge.loadtest;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The JVM options a ConsultBridge server runs with: the same as {@code ./consultbridge run} (keep the two in step),
+ * so the load test measures what a user runs. {@code CB_SERVER_JVM_OPTS} replaces them (space-separated), for
+ * experiments.
+ */
+final class ServerJvm {
+
+    private ServerJvm() {
+    }
+
+    /**
+     * Generational ZGC (sub-millisecond pauses; on one pinned core the JVM would pick Serial GC, whose young pauses
+     * show up as the p99 latency) with an explicit, small heap and direct-memory budget, and a GC log beside the
+     * report so pauses can be checked.
+     */
+    static final List<String> DEFAULT = List.of("-XX:+UseZGC", "-Xms64m", "-Xmx160m", "-XX:SoftMaxHeapSize=96m",
+            "-XX:MaxDirectMemorySize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-Xss512k",
+            "--enable-native-access=ALL-UNNAMED");
+
+    static List<String> options(Path out) {
+        String override = System.getenv("CB_SERVER_JVM_OPTS");
+        List<String> l = new ArrayList<>(override == null || override.isBlank() ? DEFAULT
+                : List.of(override.trim().split("\\s+")));
+        l.add("-Xlog:gc*:file=" + out.resolve("server-gc.log") + ":time,uptime,level,tags");
+        return l;
+    }
+}
