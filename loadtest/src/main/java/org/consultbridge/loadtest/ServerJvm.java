@@ -23,7 +23,8 @@ final class ServerJvm {
             "-XX:MaxDirectMemorySize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-Xss512k",
             "--enable-native-access=ALL-UNNAMED");
 
-    static List<String> options(Path out) {
+    static List<String> options(Path out) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(out); // the JVM does not create the GC log's folder
         String override = System.getenv("CB_SERVER_JVM_OPTS");
         List<String> l = new ArrayList<>(override == null || override.isBlank() ? DEFAULT
                 : List.of(override.trim().split("\\s+")));
