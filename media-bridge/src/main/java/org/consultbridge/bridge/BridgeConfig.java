@@ -13,8 +13,12 @@ import java.util.List;
  * @param tcpPort             the ICE-TCP port (RFC 6544 passive candidates, RFC 4571 framing) for networks that
  *                            block UDP; {@link #TCP_OFF} (0) turns it off, {@link #TCP_ANY_PORT} picks a free
  *                            port (tests)
+ * @param workers             event loops carrying media, each with its own UDP port (udpPort + i) and ICE-TCP port
+ *                            (tcpPort + i); a conference lives on one of them. {@link #ALL_CORES} (0): one per core
+ *                            the process may use
  */
-public record BridgeConfig(String bindAddress, int udpPort, List<String> advertisedAddresses, int tcpPort) {
+public record BridgeConfig(String bindAddress, int udpPort, List<String> advertisedAddresses, int tcpPort,
+                           int workers) {
 
     public static final int DEFAULT_UDP_PORT = 10000;
     public static final int DEFAULT_TCP_PORT = 4443;
@@ -22,12 +26,23 @@ public record BridgeConfig(String bindAddress, int udpPort, List<String> adverti
     public static final int TCP_OFF = 0;
     /** ICE-TCP on a free port chosen by the system (tests). */
     public static final int TCP_ANY_PORT = -1;
+    /** One worker per core the process may use. */
+    public static final int ALL_CORES = 0;
+    static final int MAX_WORKERS = 64;
 
     public BridgeConfig {
         advertisedAddresses = List.copyOf(advertisedAddresses);
         if (tcpPort < TCP_ANY_PORT || tcpPort > 65535) {
             throw new IllegalArgumentException("bridge tcp port out of range: " + tcpPort);
         }
+        if (workers < 0 || workers > MAX_WORKERS) {
+            throw new IllegalArgumentException("bridge workers must be 0 (one per core) to " + MAX_WORKERS + ": " + workers);
+        }
+    }
+
+    /** One worker (tests and tools that want exactly one UDP port). */
+    public BridgeConfig(String bindAddress, int udpPort, List<String> advertisedAddresses, int tcpPort) {
+        this(bindAddress, udpPort, advertisedAddresses, tcpPort, 1);
     }
 
     /** UDP only (no ICE-TCP). */
@@ -36,7 +51,12 @@ public record BridgeConfig(String bindAddress, int udpPort, List<String> adverti
     }
 
     public static BridgeConfig defaults() {
-        return new BridgeConfig("0.0.0.0", DEFAULT_UDP_PORT, List.of(), DEFAULT_TCP_PORT);
+        return new BridgeConfig("0.0.0.0", DEFAULT_UDP_PORT, List.of(), DEFAULT_TCP_PORT, ALL_CORES);
+    }
+
+    /** The number of workers to start: {@link #workers}, or the cores this process may use. */
+    public int effectiveWorkers() {
+        return workers == ALL_CORES ? Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors()) : workers;
     }
 
     public boolean tcpEnabled() {

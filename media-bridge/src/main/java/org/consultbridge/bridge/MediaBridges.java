@@ -1,7 +1,7 @@
 package org.consultbridge.bridge;
 
 import org.consultbridge.bridge.api.MediaBridge;
-import org.consultbridge.bridge.conference.SfuBridge;
+import org.consultbridge.bridge.conference.WorkerPool;
 
 /** Starts the media bridge in this process. */
 public final class MediaBridges {
@@ -9,8 +9,11 @@ public final class MediaBridges {
     private MediaBridges() {
     }
 
-    /** Binds the bridge's UDP port and starts its event loop; the returned bridge is ready for endpoints. */
+    /**
+     * Starts the bridge's workers (one event loop, UDP port and ICE-TCP port each; {@link BridgeConfig#workers()});
+     * the returned bridge is ready for endpoints.
+     */
     public static MediaBridge start(BridgeConfig config) {
-        return SfuBridge.start(config);
+        return WorkerPool.start(config);
     }
 }

@@ -61,6 +61,16 @@ public final class Main {
                 """);
     }
 
+    /** "port 10000" or "ports 10000-10001": what the firewall opens. */
+    static String ports(java.util.List<Integer> ports) {
+        if (ports.size() == 1) {
+            return "port " + ports.get(0);
+        }
+        int min = java.util.Collections.min(ports);
+        int max = java.util.Collections.max(ports);
+        return max - min == ports.size() - 1 ? "ports " + min + "-" + max : "ports " + ports;
+    }
+
     static void serve() throws Exception {
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             // Netty samples buffers for leaks by default, with a stack-trace record per sampled access (the only
@@ -97,8 +107,10 @@ public final class Main {
         StringBuilder out = new StringBuilder();
         out.append("\nConsultBridge is running: ").append(base).append("/\n");
         httpsNote(out, config, server);
-        out.append("Media bridge on UDP port ").append(bridge.udpPort())
-                .append(bridge.tcpPort() == 0 ? "" : " and TCP port " + bridge.tcpPort() + " (ICE-TCP)").append(".\n");
+        out.append("Media bridge: ").append(bridge.workerCount()).append(bridge.workerCount() == 1 ? " worker" : " workers")
+                .append(" on UDP ").append(ports(bridge.udpPorts()))
+                .append(bridge.tcpPorts().isEmpty() ? "" : " and TCP " + ports(bridge.tcpPorts()) + " (ICE-TCP)")
+                .append(".\n");
         String adminBase = "http://" + (config.ops().adminHost().contains(":") ? "[" + config.ops().adminHost() + "]"
                 : config.ops().adminHost()) + ":" + server.adminPort();
         out.append("Admin port: ").append(adminBase).append("/metrics, /healthz/ready, ops dashboard ")

@@ -37,7 +37,8 @@ public record ServerConfig(String httpHost, int httpPort, String publicUrl, Brid
                 ? List.of(c.getString("bridge.advertised-addresses").split("\\s*,\\s*"))
                 : c.getStringList("bridge.advertised-addresses");
         BridgeConfig bridge = new BridgeConfig(c.getString("bridge.bind-address"), c.getInt("bridge.udp-port"),
-                advertised.stream().map(String::strip).filter(s -> !s.isBlank()).toList(), c.getInt("bridge.tcp-port"));
+                advertised.stream().map(String::strip).filter(s -> !s.isBlank()).toList(), c.getInt("bridge.tcp-port"),
+                c.getInt("bridge.workers"));
         TurnSettings turn = TurnSettings.from(c.getConfig("turn"), c.getString("turn.host").isBlank()
                 ? List.of() : HostCandidates.addresses(bridge));
         return new ServerConfig(c.getString("http.host"), c.getInt("http.port"), c.getString("public-url"),

@@ -37,6 +37,28 @@ public interface MediaBridge extends AutoCloseable {
         return 0;
     }
 
+    /** Every worker's UDP port (worker i on the configured port + i): what the firewall must let in. */
+    default java.util.List<Integer> udpPorts() {
+        return java.util.List.of(udpPort());
+    }
+
+    /** Every worker's ICE-TCP port; empty when ICE-TCP is off. */
+    default java.util.List<Integer> tcpPorts() {
+        return tcpPort() == 0 ? java.util.List.of() : java.util.List.of(tcpPort());
+    }
+
+    /** Event loops (workers) carrying media, one per core by default. */
+    default int workerCount() {
+        return 1;
+    }
+
+    /**
+     * Receives every event-loop lag measurement in nanoseconds (about 100 a second per worker), called on the
+     * worker's loop: record it in something lock-free and cheap (a metrics histogram).
+     */
+    default void loopLagRecorder(java.util.function.LongConsumer recorder) {
+    }
+
     @Override
     void close();
 }

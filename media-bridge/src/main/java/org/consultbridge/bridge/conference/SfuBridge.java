@@ -32,6 +32,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import org.consultbridge.bridge.BridgeConfig;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.bridge.api.BridgeStats;
@@ -56,8 +60,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The media bridge: one UDP socket on one Netty event loop, demultiplexed per RFC 7983, carrying every endpoint of
- * every conference. All mutable state lives on that loop; calls from the signalling side hop onto it.
+ * One worker of the media bridge: one UDP socket (and one ICE-TCP listener) on one Netty event loop, demultiplexed
+ * per RFC 7983, carrying every endpoint of the conferences placed on it (mediasoup's worker model: a conference
+ * never spans two workers, so forwarding never crosses threads and nothing is locked). All mutable state lives on
+ * that loop; calls from the signalling side hop onto it. {@link WorkerPool} runs one per core.
  */
 public final class SfuBridge implements MediaBridge {
 
@@ -73,6 +79,12 @@ public final class SfuBridge implements MediaBridge {
     static final int RECEIVE_BATCH = Integer.getInteger("consultbridge.bridge.receive-batch", 16);
 
     private final BridgeConfig config;
+    private final int index;
+    private final Consumer<String> conferenceGone;
+    private volatile int endpointCount;
+    private volatile LongConsumer lagRecorder;
+    private final AtomicLong maxLagNanos = new AtomicLong();
+    static final long LAG_PROBE_NANOS = 10_000_000L;
     private final EventLoopGroup group;
     private final EventLoop loop;
     private final Channel channel;
@@ -101,10 +113,13 @@ public final class SfuBridge implements MediaBridge {
     private long iceFailures;
     private boolean flushPending;
 
-    private SfuBridge(BridgeConfig config) throws InterruptedException {
+    private SfuBridge(BridgeConfig config, int index, DtlsCertificate certificate, Consumer<String> conferenceGone)
+            throws InterruptedException {
         this.config = config;
+        this.index = index;
+        this.conferenceGone = conferenceGone;
         this.consentTimeoutNanos = ConsentFreshness.configuredTimeoutNanos();
-        this.certificate = DtlsCertificate.generate();
+        this.certificate = certificate;
         SrtpTransformer.warmUp(); // never on the event loop
         LOG.info("SRTP AES implementation: {}", SrtpTransformer.AES_FACTORY.endsWith("OpenSSLCipherFactory")
                 ? "OpenSSL (jitsi-srtp's libjitsisrtp)" : "SunJCE");
@@ -112,7 +127,8 @@ public final class SfuBridge implements MediaBridge {
                 .withTransportCc(!Boolean.getBoolean("consultbridge.bridge.no-transport-cc"))
                 .withAudioRed(!Boolean.getBoolean("consultbridge.bridge.no-red"));
         boolean epoll = Epoll.isAvailable();
-        this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bridge-worker-" + index, true),
+                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.loop = group.next();
         Bootstrap b = new Bootstrap()
                 .group(loop)
@@ -128,20 +144,40 @@ public final class SfuBridge implements MediaBridge {
         } else {
             b.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM));
         }
-        this.channel = b.bind(config.bindAddress(), config.udpPort()).sync().channel();
+        // worker i takes the configured port + i (0: any free port): the firewall opens a range, see the README
+        this.channel = b.bind(config.bindAddress(), config.udpPort() == 0 ? 0 : config.udpPort() + index).sync().channel();
         this.udpPort = ((InetSocketAddress) channel.localAddress()).getPort();
-        this.tcp = config.tcpEnabled() ? new IceTcpServer(this, loop, epoll, config.bindAddress(), config.tcpPort()) : null;
+        IceTcpServer tcpServer = null;
+        try {
+            tcpServer = config.tcpEnabled() ? new IceTcpServer(this, loop, epoll, config.bindAddress(),
+                    config.tcpPort() > 0 ? config.tcpPort() + index : config.tcpPort()) : null;
+        } catch (RuntimeException | InterruptedException e) {
+            channel.close();
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            throw e;
+        }
+        this.tcp = tcpServer;
         this.candidates = HostCandidates.forConfig(config, udpPort, tcpPort());
         loop.scheduleAtFixedRate(this::onTick, 1, 1, TimeUnit.SECONDS);
         loop.scheduleAtFixedRate(this::onFastTick, FAST_TICK_MILLIS, FAST_TICK_MILLIS, TimeUnit.MILLISECONDS);
-        LOG.info("media bridge on udp {}:{}{} ({}), candidates {}", config.bindAddress(), udpPort,
+        loop.execute(this::scheduleLagProbe);
+        LOG.info("media bridge worker {} on udp {}:{}{} ({}), candidates {}", index, config.bindAddress(), udpPort,
                 tcp == null ? "" : " and tcp " + tcp.port(), epoll ? "epoll" : "nio",
                 candidates.stream().map(IceCandidate::address).toList());
     }
 
+    /** One worker on its own, with a certificate of its own (tests of the bridge alone). */
     public static SfuBridge start(BridgeConfig config) {
+        return start(config, 0, DtlsCertificate.generate(), id -> { });
+    }
+
+    /**
+     * Worker {@code index} of a {@link WorkerPool}; {@code conferenceGone} hears (on this worker's loop) of each
+     * conference that ended or lost its last endpoint.
+     */
+    static SfuBridge start(BridgeConfig config, int index, DtlsCertificate certificate, Consumer<String> conferenceGone) {
         try {
-            return new SfuBridge(config);
+            return new SfuBridge(config, index, certificate, conferenceGone);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while binding the bridge port", e);
@@ -161,6 +197,7 @@ public final class SfuBridge implements MediaBridge {
             }
             Endpoint endpoint = new Endpoint(this, conference, endpointId, listener);
             conference.add(endpoint);
+            endpointCount++;
             return endpoint;
         });
     }
@@ -174,7 +211,9 @@ public final class SfuBridge implements MediaBridge {
             }
             List<Endpoint> all = new ArrayList<>(c.endpoints.values());
             all.forEach(Endpoint::onClose); // the last one removes the conference
-            conferences.remove(conferenceId, c);
+            if (conferences.remove(conferenceId, c)) {
+                conferenceGone.accept(conferenceId);
+            }
             return all.size();
         });
     }
@@ -299,10 +338,57 @@ public final class SfuBridge implements MediaBridge {
         Conference c = endpoint.conference;
         if (c.endpoints.get(endpoint.id()) == endpoint) {
             c.remove(endpoint);
+            endpointCount--;
         }
-        if (c.isEmpty()) {
-            conferences.remove(c.id, c);
+        if (c.isEmpty() && conferences.remove(c.id, c)) {
+            conferenceGone.accept(c.id);
         }
+    }
+
+    // ---------------------------------------------------------------- placement and loop health (any thread)
+
+    /** Endpoints on this worker now: what {@link WorkerPool} places new conferences by. */
+    int load() {
+        return endpointCount;
+    }
+
+    int index() {
+        return index;
+    }
+
+    /** Whether a conference is on this worker; loop only (the pool's placement bookkeeping runs there). */
+    boolean hasConference(String conferenceId) {
+        return conferences.containsKey(conferenceId);
+    }
+
+    /** Receives each measured loop lag in nanoseconds (about 100 a second); set before load, read on the loop. */
+    void lagRecorder(LongConsumer recorder) {
+        this.lagRecorder = recorder;
+    }
+
+    /** The largest loop lag measured since the last call, in nanoseconds (tests, logs). */
+    long takeMaxLagNanos() {
+        return maxLagNanos.getAndSet(0);
+    }
+
+    /**
+     * Event-loop lag, as Node.js and Vert.x measure it: a task asked to run {@link #LAG_PROBE_NANOS} from now runs
+     * late by however long the loop was busy (datagrams, other tasks) or not on a CPU (steal, a neighbour, GC).
+     * A ready datagram waits about as long, so this is the bridge's own contribution to the media's added latency.
+     */
+    private void scheduleLagProbe() {
+        long due = System.nanoTime() + LAG_PROBE_NANOS;
+        loop.schedule(() -> {
+            long lag = Math.max(0, System.nanoTime() - due);
+            maxLagNanos.accumulateAndGet(lag, Math::max);
+            LongConsumer r = lagRecorder;
+            if (r != null) {
+                r.accept(lag);
+            }
+            if (!loop.isShuttingDown()) {
+                scheduleLagProbe();
+            }
+        }, LAG_PROBE_NANOS, TimeUnit.NANOSECONDS);
     }
 
     void drop(DropReason reason) {

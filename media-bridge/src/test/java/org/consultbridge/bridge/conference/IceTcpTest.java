@@ -46,65 +46,13 @@ class IceTcpTest {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     private SfuBridge bridge;
 
-    private final class Participant implements AutoCloseable {
-        final TestPeer pub;
-        final TestPeer sub;
-        final BridgeEndpoint endpoint;
-        final AtomicInteger renegotiations = new AtomicInteger();
-        final long audioSsrc;
-        final long videoSsrc;
-
+    private final class Participant extends BridgeParticipant {
         Participant(String id, long audioSsrc, long videoSsrc, boolean tcp) throws Exception {
             this("c-tcp", id, audioSsrc, videoSsrc, tcp);
         }
 
         Participant(String conference, String id, long audioSsrc, long videoSsrc, boolean tcp) throws Exception {
-            this.audioSsrc = audioSsrc;
-            this.videoSsrc = videoSsrc;
-            pub = tcp ? TestPeer.overTcp(LOOPBACK) : new TestPeer(LOOPBACK);
-            sub = tcp ? TestPeer.overTcp(LOOPBACK) : new TestPeer(LOOPBACK);
-            endpoint = bridge.createEndpoint(conference, id, new EndpointListener() {
-                @Override
-                public void subscribeRenegotiationNeeded() {
-                    renegotiations.incrementAndGet();
-                }
-
-                @Override
-                public void transportStateChanged(TransportDirection direction, TransportState state) {
-                }
-            });
-        }
-
-        String publish() throws Exception {
-            String answer = endpoint.acceptPublishOffer(ClientSdp.publishOffer(pub.transport(), audioSsrc, videoSsrc,
-                    videoSsrc + 1));
-            pub.setRemoteDescription(answer);
-            // the XOR-MAPPED-ADDRESS is the peer's own end of the path the check came on (UDP or the TCP connection)
-            assertThat(pub.connectivityCheck().xorMappedAddress()).isEqualTo(pub.localAddress());
-            pub.handshake();
-            await().atMost(Duration.ofSeconds(3))
-                    .until(() -> endpoint.stats().publishState() == TransportState.CONNECTED);
-            return answer;
-        }
-
-        String subscribe() throws Exception {
-            await().atMost(Duration.ofSeconds(5)).until(() -> renegotiations.get() > 0);
-            Optional<String> offer = endpoint.createSubscribeOffer();
-            assertThat(offer).isPresent();
-            sub.setRemoteDescription(offer.get());
-            endpoint.acceptSubscribeAnswer(ClientSdp.subscribeAnswer(sub.transport(), offer.get()));
-            sub.connectivityCheck();
-            sub.handshake();
-            await().atMost(Duration.ofSeconds(3))
-                    .until(() -> endpoint.stats().subscribeState() == TransportState.CONNECTED);
-            return offer.get();
-        }
-
-        @Override
-        public void close() {
-            endpoint.close();
-            pub.close();
-            sub.close();
+            super(bridge, conference, id, audioSsrc, videoSsrc, tcp);
         }
     }
 
@@ -129,22 +77,6 @@ class IceTcpTest {
     private static long ssrcOfKind(String offer, String kind) throws Exception {
         return SessionDescription.parse(offer).media().stream().filter(m -> m.kind().equals(kind) && m.port() != 0)
                 .findFirst().orElseThrow().ssrcs().get(0).ssrc();
-    }
-
-    /** Sends audio from {@code from} until {@code to} receives a packet with {@code ssrc}; false after 3 s. */
-    private static boolean audioArrives(Participant from, Participant to, long ssrc, int firstSeq) throws Exception {
-        byte[] opus = new byte[60];
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        for (int seq = firstSeq; System.nanoTime() < deadline; seq++) {
-            from.pub.sendRtp(BridgeCallTest.rtp(111, seq & 0xFFFF, 960L * seq, from.audioSsrc, opus, false));
-            byte[] got;
-            while ((got = to.sub.pollRtp(20)) != null) {
-                if (RtpPacket.ssrc(Unpooled.wrappedBuffer(got)) == ssrc) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     @Test
@@ -198,7 +130,7 @@ class IceTcpTest {
             long videoToRoom = ssrcOfKind(offerToRoom, "video");
             doctor.pub.sendRtp(BridgeCallTest.rtp(96, 9000, 90_000, doctor.videoSsrc, BridgeCallTest.vp8Keyframe(),
                     true));
-            assertThat(audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 500))
+            assertThat(BridgeParticipant.audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 500))
                     .as("the room receives the doctor's audio sent over TCP").isTrue();
             boolean roomSawVideo = false;
             for (int i = 0; i < 20 && !roomSawVideo; i++) {
@@ -226,7 +158,7 @@ class IceTcpTest {
             Transport doctorSub = bridge.onLoop(() -> ((Endpoint) doctor.endpoint).subscribe);
             assertThat(bridge.onLoop(doctorSub::sendTcp)).isNull();
             assertThat(bridge.onLoop(doctorSub::sendAddress)).isNull();
-            assertThat(audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 2000)).isTrue();
+            assertThat(BridgeParticipant.audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 2000)).isTrue();
         }
     }
 
@@ -284,7 +216,7 @@ class IceTcpTest {
             room.publish();
             String offerToDoctor = doctor.subscribe();
             long audioToDoctor = ssrcOfKind(offerToDoctor, "audio");
-            assertThat(audioArrives(room, doctor, audioToDoctor, 100)).isTrue();
+            assertThat(BridgeParticipant.audioArrives(room, doctor, audioToDoctor, 100)).isTrue();
             String bridgeUfrag = SessionDescription.parse(answer).media().get(0).iceUfrag();
 
             // garbage: a frame that is no STUN
@@ -337,7 +269,7 @@ class IceTcpTest {
             }
 
             // the call over TCP went on all along
-            assertThat(audioArrives(room, doctor, audioToDoctor, 1000)).as("the doctor still hears the room").isTrue();
+            assertThat(BridgeParticipant.audioArrives(room, doctor, audioToDoctor, 1000)).as("the doctor still hears the room").isTrue();
             assertThat(bridge.onLoop(() -> bridge.iceTcp().connectionCount())).isEqualTo(2);
         }
     }
@@ -429,7 +361,7 @@ class IceTcpTest {
             room.publish();
             String offerToDoctor = doctor.subscribe();
             long audioToDoctor = ssrcOfKind(offerToDoctor, "audio");
-            assertThat(audioArrives(room, doctor, audioToDoctor, 100)).isTrue();
+            assertThat(BridgeParticipant.audioArrives(room, doctor, audioToDoctor, 100)).isTrue();
 
             doctor.sub.pauseReading(true);
             byte[] payload = new byte[1000];
@@ -455,7 +387,7 @@ class IceTcpTest {
             doctor.sub.pauseReading(false);
             doctor.sub.drainRtp();
             await().atMost(Duration.ofSeconds(10)).until(() -> bridge.onLoop(() -> bridge.iceTcp().maxPendingWriteBytes()) == 0);
-            assertThat(audioArrives(room, doctor, audioToDoctor, seq + 10)).isTrue();
+            assertThat(BridgeParticipant.audioArrives(room, doctor, audioToDoctor, seq + 10)).isTrue();
         }
     }
 
@@ -482,8 +414,8 @@ class IceTcpTest {
             room.publish();
             String offerToDoctor = doctor.subscribe();
             String offerToRoom = room.subscribe();
-            assertThat(audioArrives(room, doctor, ssrcOfKind(offerToDoctor, "audio"), 100)).isTrue();
-            assertThat(audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 100)).isTrue();
+            assertThat(BridgeParticipant.audioArrives(room, doctor, ssrcOfKind(offerToDoctor, "audio"), 100)).isTrue();
+            assertThat(BridgeParticipant.audioArrives(doctor, room, ssrcOfKind(offerToRoom, "audio"), 100)).isTrue();
             byte[] payload = new byte[1000]; // large, so that a per-packet copy onto the heap would stand out
             int seq = 5000;
             long before = 0;

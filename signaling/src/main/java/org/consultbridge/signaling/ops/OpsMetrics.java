@@ -42,6 +42,7 @@ public final class OpsMetrics implements AutoCloseable {
     private final DistributionSummary clientConcealment;
     private final Timer clientFirstFrame;
     private final Timer join;
+    private final Timer loopLag;
     private final DistributionSummary estimate;
     private final DistributionSummary downlinkLoss;
     private final DistributionSummary uplinkLoss;
@@ -164,6 +165,14 @@ public final class OpsMetrics implements AutoCloseable {
                 .serviceLevelObjectives(seconds(0.5, 1, 2, 3, 5, 10, 20, 30))
                 .description("client-reported time from hello to the first decoded remote video frame")
                 .register(registry);
+        loopLag = Timer.builder("consultbridge.bridge.loop.lag")
+                .serviceLevelObjectives(Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000),
+                        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+                        Duration.ofMillis(20), Duration.ofMillis(50), Duration.ofMillis(100))
+                .description("how late a task the media bridge's event loops asked for runs (about 100 probes a "
+                        + "second per worker): what a ready datagram waits, from a busy loop, steal, GC or a "
+                        + "neighbour on the core")
+                .register(registry);
         join = Timer.builder("consultbridge.join")
                 .serviceLevelObjectives(seconds(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30))
                 .description("token presented (hello; for those who waited: admitted) to the participant's publish "
@@ -191,6 +200,11 @@ public final class OpsMetrics implements AutoCloseable {
                 .serviceLevelObjectives(millis(10, 25, 50, 100, 200, 300, 500, 800, 1500, 3000))
                 .description("round-trip time bridge-participant from RTCP, per participant per sample")
                 .register(registry);
+    }
+
+    /** One event-loop lag measurement of a bridge worker, on that worker's loop (lock-free histogram). */
+    void recordLoopLag(long nanos) {
+        loopLag.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     private static Duration[] seconds(double... s) {

@@ -134,6 +134,9 @@ public final class OpsMonitor implements AutoCloseable {
         new SecureRandom().nextBytes(labelKey);
         this.historySize = (int) Math.max(10, settings.history().toMillis() / settings.sampleInterval().toMillis());
         this.metrics = new OpsMetrics(this, registry, turnProbe != null);
+        if (bridge != null) {
+            bridge.loopLagRecorder(metrics::recordLoopLag);
+        }
         this.state = json.createObjectNode();
         this.verdictWindowSamples = (int) Math.max(1,
                 settings.verdictWindow().toMillis() / settings.sampleInterval().toMillis());
