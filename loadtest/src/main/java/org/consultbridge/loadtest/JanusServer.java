@@ -30,11 +30,15 @@ final class JanusServer implements AutoCloseable {
     private final NetNs ns;
     private final Process process;
     private final Path dir;
+    /** Ends Janus should the tool exit without closing it (an exception, Ctrl-C). */
+    private final Thread hook;
 
     private JanusServer(NetNs ns, Process process, Path dir) {
         this.ns = ns;
         this.process = process;
         this.dir = dir;
+        this.hook = new Thread(process::destroyForcibly, "janus-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
     }
 
     /** True when the package is installed (the test and the CLI say so clearly otherwise). */
@@ -177,6 +181,11 @@ final class JanusServer implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook runs anyway
+        }
         process.destroy();
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {

@@ -8,11 +8,14 @@ import java.time.Duration;
  * What to run. Ramp: start with {@code rampStart} consultations and add {@code rampStep} per step of
  * {@code stepDuration} until an objective fails or {@code rampMax} is reached; fixed: {@code rampStart}
  * consultations for one step. {@code pinning}: the cores the server and the generator were given (reported).
+ * {@code noisyNeighbourPercent}: the share of one core a noisy neighbour on the server's cores takes during every
+ * step (0: none).
  */
 record LoadOptions(URI server, String secret, long serverPid, int rampStart, int rampStep, int rampMax,
                    Duration stepDuration, Duration warmup, int participantsPerConsultation, int[] videoKbps,
                    double impairedShare, Impairment impairment, double maxLossPercent, double maxP99Millis,
-                   long maxJoinMillis, Path out, String bindAddress, int threads, CpuPinning pinning) {
+                   long maxJoinMillis, Path out, String bindAddress, int threads, CpuPinning pinning,
+                   int noisyNeighbourPercent) {
 
     /** Unpinned (tests in one JVM). */
     LoadOptions(URI server, String secret, long serverPid, int rampStart, int rampStep, int rampMax,
@@ -21,7 +24,7 @@ record LoadOptions(URI server, String secret, long serverPid, int rampStart, int
                 long maxJoinMillis, Path out, String bindAddress, int threads) {
         this(server, secret, serverPid, rampStart, rampStep, rampMax, stepDuration, warmup,
                 participantsPerConsultation, videoKbps, impairedShare, impairment, maxLossPercent, maxP99Millis,
-                maxJoinMillis, out, bindAddress, threads, CpuPinning.NONE);
+                maxJoinMillis, out, bindAddress, threads, CpuPinning.NONE, 0);
     }
 
     URI wsUri() {
@@ -37,7 +40,7 @@ record LoadOptions(URI server, String secret, long serverPid, int rampStart, int
     LoadOptions withServer(long pid, String bind) {
         return new LoadOptions(server, secret, pid, rampStart, rampStep, rampMax, stepDuration, warmup,
                 participantsPerConsultation, videoKbps, impairedShare, impairment, maxLossPercent, maxP99Millis,
-                maxJoinMillis, out, bind, threads, pinning);
+                maxJoinMillis, out, bind, threads, pinning, noisyNeighbourPercent);
     }
 
     /** The generator's share of the machine, in percent of one core: its cores when pinned, else all cores. */

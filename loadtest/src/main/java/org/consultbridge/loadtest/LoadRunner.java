@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -33,6 +34,11 @@ final class LoadRunner implements AutoCloseable {
     private final CoreSampler serverCores;
     private final CoreSampler generatorCores;
     private int consultations;
+    private String label = "";
+    /** The noisy neighbour's process, when one runs. */
+    private ProcessSampler neighbour;
+    /** Whether the neighbour's cores are the generator's too (unpinned: all share the machine). */
+    private boolean neighbourShared;
     /** The participants of each consultation (step thread only), to check everyone received everyone. */
     private final Map<String, List<Participant>> byConsultation = new java.util.LinkedHashMap<>();
 
@@ -81,43 +87,124 @@ final class LoadRunner implements AutoCloseable {
                 o.participantsPerConsultation()));
     }
 
+    /** A warm-up, then the ramp (or the one fixed step) against this runner's target alone. */
     List<StepResult> run() throws Exception {
         warmUp();
-        List<StepResult> steps = new ArrayList<>();
-        int target = o.rampStart();
-        while (true) {
-            StepResult r = step(target);
-            steps.add(r);
-            out.printf(Locale.ROOT, "step %3d consultations: loss %.3f%%  latency p50 %.1f ms p99 %.1f ms  "
-                            + "join p50 %d ms max %d ms  top layer %.0f%%  server cpu %.0f%% rss %.0f MiB  "
-                            + "generator cpu %.0f%%  %s%n",
-                    r.consultations(), r.lossPercent(), r.latencyP50Ms(), r.latencyP99Ms(), r.joinP50Ms(),
-                    r.joinMaxMs(), r.topLayerPercent(), r.serverCpuPercent(), r.serverRssMb(),
-                    r.generatorCpuPercent(), r.sloMet() ? "OK" : "MISSED: " + r.sloFailure());
-            if (r.impairedLossPercent() >= 0) {
-                out.printf(Locale.ROOT, "  impaired streams (%s): loss %.2f%%  latency p99 %.1f ms%n", o.impairment(),
-                        r.impairedLossPercent(), r.impairedLatencyP99Ms());
+        LinkedHashMap<String, LoadRunner> one = new LinkedHashMap<>();
+        one.put(label.isEmpty() ? "target" : label, this);
+        return ramp(one, out).values().iterator().next();
+    }
+
+    /**
+     * The ramp against several targets (each runner warmed up), in the order of {@link RampSchedule}: with more than
+     * one, they take turns level by level and only the target under test carries load (every participant of a
+     * target leaves after its step, before the other's step starts, and the next step of a target starts afresh).
+     * With one target, steps add consultations to those of the step before, as a clinic's day fills. A missed step
+     * is measured once more (afresh) before it counts. The steps of each target, in its order.
+     */
+    static Map<String, List<StepResult>> ramp(LinkedHashMap<String, LoadRunner> runners, PrintStream out)
+            throws Exception {
+        LoadOptions o = runners.values().iterator().next().o;
+        RampSchedule schedule = new RampSchedule(List.copyOf(runners.keySet()), o.rampStart(), o.rampStep(),
+                o.rampMax());
+        boolean alternate = runners.size() > 1;
+        Map<String, List<StepResult>> results = new LinkedHashMap<>();
+        runners.keySet().forEach(t -> results.put(t, new ArrayList<>()));
+        for (RampSchedule.Step s; (s = schedule.next()) != null; ) {
+            LoadRunner runner = runners.get(s.target());
+            if (s.repeat()) {
+                out.printf(Locale.ROOT, "%srepeating the step at %d consultations (a missed step counts only when "
+                        + "it misses twice)%n", runner.prefix(), s.consultations());
+                if (!alternate) {
+                    runner.stopAll(); // the repeat starts afresh, like the first try
+                }
             }
-            if (r.machineBusy()) {
-                out.printf(Locale.ROOT, "  WARNING: busy machine: other processes took %.0f%% of a core from the server's "
-                        + "cores, %.0f%% from the generator's: not the server's capacity%n",
-                        r.serverCoresOthersPercent(), r.generatorCoresOthersPercent());
+            StepResult r = runner.step(s.consultations(), s.repeat());
+            runner.print(r);
+            results.get(s.target()).add(r);
+            schedule.record(s, r.sloMet());
+            if (alternate) {
+                runner.stopAll(); // the other target's step runs on a quiet server and generator
+                if (schedule.done(s.target())) {
+                    out.printf(Locale.ROOT, "%sdone (%s)%n", runner.prefix(), r.sloMet() ? "end of the ramp"
+                            : "missed twice at " + s.consultations() + " consultations");
+                }
             }
-            if (r.generatorSaturated()) {
-                out.printf(Locale.ROOT, "  WARNING: the generator used %.0f%% of its %.0f%% (%s): past 85%% this step "
-                        + "measures the generator's limit, not the server's%n", r.generatorCpuPercent(),
-                        o.generatorCapacityPercent(), o.pinning());
-            }
-            String reason;
-            for (int i = 0; i < 3 && (reason = metrics.failureReasons.poll()) != null; i++) {
-                out.println("  failure: " + reason);
-            }
-            if (!r.sloMet() || !o.ramp() || target + o.rampStep() > o.rampMax()) {
-                break;
-            }
-            target += o.rampStep();
         }
-        return steps;
+        return results;
+    }
+
+    /** The console line(s) of a step. */
+    private void print(StepResult r) {
+        out.printf(Locale.ROOT, "%sstep %3d consultations%s: loss %.3f%%  latency p50 %.1f ms p99 %.1f ms  "
+                        + "join p50 %d ms max %d ms  top layer %.0f%%  server cpu %.0f%% = %.1f us/pkt (%.0f pkt/s) "
+                        + "rss %.0f MiB  generator cpu %.0f%%  steal %.0f/%.0f%% others %.0f/%.0f%% (server/generator "
+                        + "cores)%s  %s%n",
+                prefix(), r.consultations(), r.repeat() ? " (repeat)" : "", r.lossPercent(), r.latencyP50Ms(),
+                r.latencyP99Ms(), r.joinP50Ms(), r.joinMaxMs(), r.topLayerPercent(), r.serverCpuPercent(),
+                r.cpuMicrosPerPacket(), r.receivedPps(), r.serverRssMb(), r.generatorCpuPercent(),
+                r.serverCoresStealPercent(), r.generatorCoresStealPercent(), r.serverCoresOthersPercent(),
+                r.generatorCoresOthersPercent(), Double.isNaN(r.neighbourCpuPercent()) ? ""
+                        : String.format(Locale.ROOT, "  neighbour %.0f%%", r.neighbourCpuPercent()),
+                r.sloMet() ? "OK" : "MISSED: " + r.sloFailure());
+        if (r.impairedLossPercent() >= 0) {
+            out.printf(Locale.ROOT, "  impaired streams (%s): loss %.2f%%  latency p99 %.1f ms%n", o.impairment(),
+                    r.impairedLossPercent(), r.impairedLatencyP99Ms());
+        }
+        if (r.machineBusy()) {
+            out.printf(Locale.ROOT, "  WARNING: busy machine: other processes%s and steal took %.0f%% + %.0f%% of a core "
+                    + "from the server's cores, %.0f%% + %.0f%% from the generator's: not the server's capacity%n",
+                    neighbour == null ? "" : " (besides the noisy neighbour)", r.serverCoresOthersPercent(),
+                    r.serverCoresStealPercent(), r.generatorCoresOthersPercent(), r.generatorCoresStealPercent());
+        }
+        if (r.generatorSaturated()) {
+            out.printf(Locale.ROOT, "  WARNING: the generator used %.0f%% of its %.0f%% (%s): past 85%% this step "
+                    + "measures the generator's limit, not the server's%n", r.generatorCpuPercent(),
+                    o.generatorCapacityPercent(), o.pinning());
+        }
+        String reason;
+        for (int i = 0; i < 3 && (reason = metrics.failureReasons.poll()) != null; i++) {
+            out.println("  failure: " + reason);
+        }
+    }
+
+    /** Names this runner's target in its console lines (runs with several targets). */
+    void label(String label) {
+        this.label = label;
+    }
+
+    private String prefix() {
+        return label.isEmpty() ? "" : label + " ";
+    }
+
+    /** Samples the noisy neighbour's CPU over each step's window (reported per step). */
+    void neighbour(NoisyNeighbour n) {
+        this.neighbour = n == null ? null : new ProcessSampler(n.pid());
+        this.neighbourShared = n != null && serverCores == generatorCores;
+    }
+
+    /**
+     * Every participant leaves: the target carries no load until the next step, which starts afresh. Waits a second
+     * for the server to tear the sessions down, and forgets what they measured.
+     */
+    void stopAll() throws InterruptedException {
+        List<Participant> all;
+        synchronized (participants) {
+            all = new ArrayList<>(participants);
+            participants.clear();
+        }
+        byConsultation.clear();
+        consultations = 0;
+        try (var closer = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            all.forEach(p -> closer.submit(p::close));
+        }
+        Thread.sleep(1000);
+        drain();
+        metrics.joinMillis.clear();
+        metrics.firstFrameMillis.clear();
+        metrics.failures.reset();
+        metrics.failureReasons.clear();
+        metrics.clearCodes();
     }
 
     static final double WARMUP_CALM_MILLIS = 10;
@@ -128,7 +215,7 @@ final class LoadRunner implements AutoCloseable {
      * paths, so the first step measures the server, not its JIT. At least the warm-up time, then until two seconds in
      * a row have p90 latency below {@value #WARMUP_CALM_MILLIS} ms, at most {@value #WARMUP_MAX_MILLIS} ms.
      */
-    private void warmUp() throws Exception {
+    void warmUp() throws Exception {
         if (o.warmup().isZero()) {
             return;
         }
@@ -171,7 +258,11 @@ final class LoadRunner implements AutoCloseable {
         metrics.clearCodes();
     }
 
-    private StepResult step(int target) throws Exception {
+    /**
+     * One step: consultations added up to {@code target}, a warm-up, then the measurement window. {@code repeat}:
+     * the second try of a level (reported).
+     */
+    StepResult step(int target, boolean repeat) throws Exception {
         List<Participant> added = new ArrayList<>();
         while (consultations < target) {
             String cid = "lt-" + consultations + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFFFF);
@@ -192,27 +283,36 @@ final class LoadRunner implements AutoCloseable {
         long warmupEnd = System.nanoTime() + o.warmup().toNanos();
         progressUntil(warmupEnd, target);
         drain();
-        if (server != null) {
-            server.cpuPercent();
-            serverCores.busyPercent();
+        double cpuStart = server != null ? server.cpuSeconds() : Double.NaN;
+        if (neighbour != null) {
+            neighbour.cpuPercent();
         }
         generator.cpuPercent();
-        generatorCores.busyPercent();
+        serverCores.sample();
+        if (generatorCores != serverCores) {
+            generatorCores.sample();
+        }
         long start = System.nanoTime();
         long end = start + o.stepDuration().toNanos();
         progressUntil(end, target);
         double seconds = (System.nanoTime() - start) / 1e9;
-        double cpu = server != null ? server.cpuPercent() : Double.NaN;
+        double serverCpuSeconds = server != null ? server.cpuSeconds() - cpuStart : Double.NaN;
+        double cpu = 100.0 * serverCpuSeconds / seconds;
         double rss = server != null ? server.rssMb() : Double.NaN;
         double generatorCpu = generator.cpuPercent();
-        // what other processes took of each side's cores; unpinned, the cores are shared by both sides
-        double serverCoresBusy = serverCores.busyPercent();
-        double generatorCoresBusy = generatorCores.busyPercent();
+        double neighbourCpu = neighbour != null ? neighbour.cpuPercent() : Double.NaN;
+        // what other processes and the hypervisor (steal) took of each side's cores; unpinned, the cores are shared
+        // by both sides
+        boolean shared = serverCores == generatorCores;
+        CoreSampler.Usage serverUse = serverCores.sample();
+        CoreSampler.Usage generatorUse = shared ? serverUse : generatorCores.sample();
         double ours = cpu + generatorCpu;
-        double serverWait = server == null ? Double.NaN
-                : Math.max(0, serverCoresBusy - (serverCores == generatorCores ? ours : cpu));
-        double generatorWait = Math.max(0, generatorCoresBusy
-                - (serverCores == generatorCores ? (Double.isNaN(cpu) ? generatorCpu : ours) : generatorCpu));
+        double serverOthers = server == null ? Double.NaN
+                : Math.max(0, serverUse.busyPercent() - serverUse.stealPercent() - (shared ? ours : cpu));
+        double generatorOthers = Math.max(0, generatorUse.busyPercent() - generatorUse.stealPercent()
+                - (shared ? (Double.isNaN(cpu) ? generatorCpu : ours) : generatorCpu));
+        boolean busy = StepResult.busy(serverOthers, serverUse.stealPercent(), neighbourCpu)
+                || StepResult.busy(generatorOthers, generatorUse.stealPercent(), neighbourShared ? neighbourCpu : 0);
         boolean generatorSaturated = generatorCpu > 0.85 * o.generatorCapacityPercent();
 
         long sent = metrics.packetsSent.sumThenReset();
@@ -275,8 +375,10 @@ final class LoadRunner implements AutoCloseable {
                 frames == 0 ? Double.NaN : 100.0 * topFrames / frames, metrics.nacksSent.sumThenReset(),
                 metrics.plisSent.sumThenReset(), metrics.transportCcSent.sumThenReset(),
                 metrics.recovered.sumThenReset(), metrics.plisReceived.sumThenReset(), cpu, rss, cpu / target,
-                generatorCpu, generatorSaturated, serverWait, generatorWait, failure == null,
-                failure == null ? "" : failure);
+                generatorCpu, generatorSaturated, serverOthers, generatorOthers, serverUse.stealPercent(),
+                generatorUse.stealPercent(), neighbourCpu, serverCpuSeconds, received + impairedReceived,
+                StepResult.microsPerPacket(serverCpuSeconds, received + impairedReceived), busy, repeat,
+                failure == null, failure == null ? "" : failure);
     }
 
     /**
@@ -352,8 +454,8 @@ final class LoadRunner implements AutoCloseable {
             List<Participant> all = new ArrayList<>(participants);
             int joined = (int) all.stream().filter(Participant::joined).count();
             int refused = (int) all.stream().filter(p -> p.refusal() != null).count();
-            out.printf(Locale.ROOT, "\r[%d consultations] joined %d/%d  refused %d  sent %d pkt/s  received %d pkt/s  "
-                    + "failures %d   ", target, joined, all.size(), refused, s - lastSent, r - lastReceived,
+            out.printf(Locale.ROOT, "\r[%s%d consultations] joined %d/%d  refused %d  sent %d pkt/s  received %d pkt/s  "
+                    + "failures %d   ", prefix(), target, joined, all.size(), refused, s - lastSent, r - lastReceived,
                     metrics.failures.sum());
             out.flush();
             lastSent = s;

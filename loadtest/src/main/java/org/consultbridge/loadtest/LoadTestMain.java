@@ -29,15 +29,20 @@ public final class LoadTestMain {
 
     static final String USAGE = """
             usage: ./consultbridge loadtest [options]      (or: java -jar consultbridge-loadtest.jar [options])
-              --target T                consultbridge (default), janus, or both: the same load against ConsultBridge,
-                                        then against Janus 1.1's VideoRoom (apt-get install janus; root: it runs in
-                                        a network namespace the tool creates), one report with both runs
+              --target T                consultbridge (default), janus, or both: the same load against ConsultBridge
+                                        and Janus 1.1's VideoRoom (apt-get install janus; root: it runs in a network
+                                        namespace the tool creates), one report with both runs. With both, the
+                                        targets take turns step by step (ConsultBridge at N, Janus at N, then both
+                                        at N+STEP, ...) on the same cores, only the one under test carrying load
+                                        (each step starts its consultations afresh); a target is done when it misses
+                                        or reaches MAX, the other goes on
               --start-server JAR        start this ConsultBridge jar on 127.0.0.1 (random secret and ports) and measure it
               --url URL                 or: a running server, e.g. http://127.0.0.1:8080 (needs --secret)
               --secret S                the server's consultbridge.tokens.secret
               --server-pid PID          measure CPU/RSS of this process (with --url)
               --consultations N         fixed load: N consultations for one step (default 10)
-              --ramp START,STEP,MAX     ramp: add STEP consultations per step until an objective fails or MAX
+              --ramp START,STEP,MAX     ramp: add STEP consultations per step until an objective fails or MAX;
+                                        a missed step is measured once more before it counts (marked "repeat")
               --step-seconds S          measurement window per step (default 20)
               --warmup-seconds S        settling time before each window (default 5)
               --participants N          per consultation, 2 or 3 (default 2)
@@ -54,6 +59,9 @@ public final class LoadTestMain {
                                         (default on 2+ cores: 0; with --url only if given, and needs --server-pid)
               --generator-cpus LIST     cores for this generator (default on 2+ cores: 1), or none
               --threads N               generator event loops (default: its number of cores)
+              --noisy-neighbour PCT     during every step a process pinned to the server's cores is busy PCT ms of
+                                        every 100 ms (PCT % of one core, 1 to 100): how each server copes with a
+                                        co-tenant; its CPU is reported per step (default: none)
               --out DIR                 where result.json and report.html go (default loadtest-results)
               --help                    this text
             """;
@@ -73,7 +81,7 @@ public final class LoadTestMain {
                 "consultations", "ramp", "step-seconds=20", "warmup-seconds=5", "participants=2",
                 "simulcast=150,500,1500", "video-kbps", "impaired=0", "impairment=" + Impairment.DEFAULT,
                 "slo-loss=0.5", "slo-p99-ms=30", "slo-join-ms=3000", "server-cpus", "generator-cpus", "threads",
-                "out=loadtest-results")) {
+                "noisy-neighbour", "out=loadtest-results")) {
             String[] kv = o.split("=", 2);
             OPTIONS.put(kv[0], kv.length == 2 ? kv[1] : null);
         }
@@ -85,11 +93,12 @@ public final class LoadTestMain {
     record Cli(String target, String startServer, String url, String secret, long serverPid, int rampStart,
                int rampStep, int rampMax, Duration step, Duration warmup, int participants, int[] videoKbps,
                double impairedShare, Impairment impairment, double sloLoss, double sloP99Ms, long sloJoinMs,
-               CpuPinning pinning, int threads, Path out) {
+               CpuPinning pinning, int threads, int noisyNeighbour, Path out) {
 
         LoadOptions options(URI server, String serverSecret, long pid, String bind) {
             return new LoadOptions(server, serverSecret, pid, rampStart, rampStep, rampMax, step, warmup, participants,
-                    videoKbps, impairedShare, impairment, sloLoss, sloP99Ms, sloJoinMs, out, bind, threads, pinning);
+                    videoKbps, impairedShare, impairment, sloLoss, sloP99Ms, sloJoinMs, out, bind, threads, pinning,
+                    noisyNeighbour);
         }
 
         boolean runsConsultBridge() {
@@ -264,9 +273,14 @@ public final class LoadTestMain {
         int generatorCores = CpuPinning.count(pinning.generatorCpus());
         int threads = given.containsKey("threads") ? (int) whole(a, "threads", 1, 256)
                 : Math.max(1, generatorCores > 0 ? generatorCores : machineCores);
+        int noisy = given.containsKey("noisy-neighbour") ? (int) whole(a, "noisy-neighbour", 1, 100) : 0;
+        if (noisy > 0 && pinning.serverCpus() == null && machineCores > 1) {
+            throw new UsageException("--noisy-neighbour needs the server's cores to sit on (--server-cpus; with --url "
+                    + "also --server-pid)");
+        }
         return new Cli(target, jar, url, a.get("secret"), pid, start, step, max, Duration.ofSeconds(stepSeconds),
                 Duration.ofSeconds(warmupSeconds), participants, video, impaired, impairment, sloLoss, sloP99, sloJoin,
-                pinning, threads, Path.of(a.get("out")));
+                pinning, threads, noisy, Path.of(a.get("out")));
     }
 
     private static CpuPinning pinning(Map<String, String> given, int cores, boolean external, long pid)
@@ -333,8 +347,11 @@ public final class LoadTestMain {
         cli.pinning().pinGenerator();
         System.out.println("cores: " + cli.pinning() + " (generator now on " + CpuPinning.affinity(ProcessHandle.current().pid())
                 + ", " + cli.threads() + " event loop(s))");
-        List<Report.Run> runs = new ArrayList<>();
-        Process server = null;
+        LinkedHashMap<String, LoadRunner> runners = new LinkedHashMap<>();
+        Map<String, LoadOptions> options = new HashMap<>();
+        // closed in reverse: the neighbour, then each target's participants before its server
+        List<AutoCloseable> open = new ArrayList<>();
+        Map<String, List<StepResult>> results;
         try {
             if (cli.runsConsultBridge()) {
                 String url = cli.url();
@@ -360,9 +377,16 @@ public final class LoadTestMain {
                             "CB_AUDIT_DIR", cli.out().toAbsolutePath().resolve("audit").toString()));
                     Path log = cli.out().toAbsolutePath().getParent().resolve("loadtest-server.log");
                     pb.redirectErrorStream(true).redirectOutput(log.toFile());
-                    server = pb.start();
-                    Process started = server;
-                    Runtime.getRuntime().addShutdownHook(new Thread(started::destroy));
+                    Process server = pb.start();
+                    Thread hook = new Thread(server::destroy, "server-cleanup");
+                    Runtime.getRuntime().addShutdownHook(hook);
+                    open.add(() -> {
+                        server.destroy();
+                        if (!server.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                            server.destroyForcibly();
+                        }
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    });
                     pid = server.pid();
                     url = "http://127.0.0.1:" + http;
                     awaitHealthy(url, server, log);
@@ -372,27 +396,58 @@ public final class LoadTestMain {
                 System.out.println("consultbridge " + url + (pid > 0 ? " (pid " + pid + ", cores "
                         + CpuPinning.affinity(pid) + ")" : ""));
                 LoadOptions o = cli.options(URI.create(url), secret, pid, "127.0.0.1");
-                try (LoadRunner runner = new LoadRunner(o, System.out)) {
-                    runs.add(new Report.Run("consultbridge", o, runner.run()));
-                }
-                if (server != null) {
-                    server.destroy(); // the Janus run must not share the cores with an idle ConsultBridge
-                    server.waitFor();
-                    server = null;
-                }
+                LoadRunner runner = new LoadRunner(o, System.out);
+                open.add(runner);
+                runners.put("consultbridge", runner);
+                options.put("consultbridge", o);
             }
             if (!cli.target().equals("consultbridge")) {
-                runs.add(JanusRun.run(cli.options(URI.create("http://unused"), null, 0, null), System.out));
+                JanusRun.Target janus = JanusRun.open(cli.options(URI.create("http://unused"), null, 0, null),
+                        System.out);
+                open.add(janus);
+                runners.put("janus", janus.runner());
+                options.put("janus", janus.options());
             }
+            boolean alternate = runners.size() > 1;
+            for (Map.Entry<String, LoadRunner> e : runners.entrySet()) {
+                if (alternate) {
+                    e.getValue().label(e.getKey());
+                    System.out.print(e.getKey() + ": ");
+                }
+                e.getValue().warmUp();
+            }
+            if (cli.noisyNeighbour() > 0) {
+                NoisyNeighbour n = NoisyNeighbour.start(cli.noisyNeighbour(), cli.pinning().serverCpus());
+                open.add(n);
+                System.out.println("noisy neighbour: " + n + " (pid " + n.pid() + ", cores " + CpuPinning.affinity(n.pid())
+                        + "), during every step");
+                runners.values().forEach(r -> r.neighbour(n));
+            }
+            if (alternate) {
+                System.out.println("the targets take turns step by step: " + String.join(", then ", runners.keySet())
+                        + " at each level; only the one under test carries load");
+            }
+            results = LoadRunner.ramp(runners, System.out);
         } finally {
-            if (server != null) {
-                server.destroy();
-            }
+            closeAll(open);
         }
+        List<Report.Run> runs = new ArrayList<>();
+        results.forEach((target, steps) -> runs.add(new Report.Run(target, options.get(target), steps)));
         LoadOptions o = runs.get(0).options();
         Report.write(o.out(), runs);
         printCapacities(runs, o);
         return 0;
+    }
+
+    /** Closes in reverse order, each even when one before it failed. */
+    private static void closeAll(List<AutoCloseable> open) {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            try {
+                open.get(i).close();
+            } catch (Exception | Error e) {
+                System.err.println("warning: closing " + open.get(i) + ": " + e);
+            }
+        }
     }
 
     private static void printCapacities(List<Report.Run> runs, LoadOptions o) {
@@ -405,8 +460,9 @@ public final class LoadTestMain {
                 System.out.println("  " + StepResult.codes("refused", last.refused(), last.refusedCodes()));
             }
             if (r.steps().stream().anyMatch(StepResult::machineBusy)) {
-                System.out.println("  WARNING: other processes took the cores at some step (over 20 % of a core): re-run "
-                        + "on a quiet machine for the server's capacity.");
+                System.out.println("  WARNING: other processes or steal took the cores at some step (over 20 % of a core"
+                        + (o.noisyNeighbourPercent() > 0 ? " besides the noisy neighbour" : "") + "): re-run on a quiet "
+                        + "machine for the server's capacity.");
             }
             if (r.steps().stream().anyMatch(StepResult::generatorSaturated)) {
                 System.out.println("  WARNING: the generator's cores were saturated (> 85 %) at some step: from there "

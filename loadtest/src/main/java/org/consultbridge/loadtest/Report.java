@@ -61,6 +61,9 @@ final class Report {
             cores.put("generator", r.options().pinning().generatorCpus() == null ? "unpinned"
                     : r.options().pinning().generatorCpus());
             cores.put("generatorCapacityPercent", r.options().generatorCapacityPercent());
+            n.put("noisyNeighbourPercent", r.options().noisyNeighbourPercent());
+            n.put("alternatingWith", runs.size() > 1 ? String.join(",", runs.stream().map(Run::target)
+                    .filter(t -> !t.equals(r.target())).toList()) : null);
             n.put("generatorSaturatedAtAnyStep", r.steps().stream().anyMatch(StepResult::generatorSaturated));
             n.set("steps", json.valueToTree(r.steps()));
         }
@@ -75,9 +78,11 @@ final class Report {
      */
     static String capacityTable(List<Run> runs) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| server | consultations within the objectives | forwarded pkt/s | server CPU (% of its core) | RSS MiB "
-                + "| p99 latency ms | loss % | join p99 ms | video at top layer % | generator CPU (% of one core) |\n");
-        sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        sb.append("| server | consultations within the objectives | forwarded pkt/s | server CPU (% of its core) "
+                + "| server CPU µs / forwarded packet | RSS MiB | p99 latency ms | loss % | join p99 ms "
+                + "| video at top layer % | generator CPU (% of one core) | steal % server / generator cores "
+                + "| others % server / generator cores |\n");
+        sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         for (Run r : runs) {
             StepResult at = null;
             for (StepResult s : r.steps()) {
@@ -93,14 +98,75 @@ final class Report {
             if (at == null) {
                 continue;
             }
-            sb.append(String.format(Locale.ROOT, "| %s | %d%s | %.0f | %.0f | %.0f | %.1f | %.3f | %d | %.0f | %.0f%s |%n",
-                    r.target().equals("janus") ? "Janus 1.1.2 VideoRoom" : "ConsultBridge", r.maxConsultations(), note,
-                    at.receivedPps(), at.serverCpuPercent(), at.serverRssMb(), at.latencyP99Ms(), at.lossPercent(),
-                    at.joinP99Ms(), at.topLayerPercent(), at.generatorCpuPercent(), at.generatorSaturated() ? " (saturated)" : ""
-                            + (at.machineBusy() ? String.format(Locale.ROOT, "; busy machine: others took %.0f %% of the "
-                            + "server's cores, %.0f %% of the generator's", at.serverCoresOthersPercent(), at.generatorCoresOthersPercent()) : "")));
+            sb.append(String.format(Locale.ROOT, "| %s | %d%s | %.0f | %.0f | %.1f | %.0f | %.1f | %.3f | %d | %.0f "
+                            + "| %.0f%s | %.0f / %.0f | %.0f / %.0f%s |%n",
+                    serverName(r.target()), r.maxConsultations(), note, at.receivedPps(), at.serverCpuPercent(),
+                    at.cpuMicrosPerPacket(), at.serverRssMb(), at.latencyP99Ms(), at.lossPercent(), at.joinP99Ms(),
+                    at.topLayerPercent(), at.generatorCpuPercent(), at.generatorSaturated() ? " (saturated)" : "",
+                    at.serverCoresStealPercent(), at.generatorCoresStealPercent(), at.serverCoresOthersPercent(),
+                    at.generatorCoresOthersPercent(), at.machineBusy() ? " (busy machine)" : ""));
+        }
+        sb.append(noisyNeighbour(runs).isEmpty() ? "" : "\n" + noisyNeighbour(runs) + "\n");
+        sb.append("\nEvery step").append(runs.size() > 1 ? ", in the order they ran (the targets took turns at each "
+                + "level, only the one under test carrying load)" : "").append(":\n\n");
+        sb.append("| server | consultations | try | forwarded pkt/s | server CPU % | server CPU µs / forwarded packet "
+                + "| steal % server / generator cores | others % server / generator cores | noisy neighbour CPU % "
+                + "| p99 latency ms | loss % | objectives |\n");
+        sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        for (Ordered o : inOrder(runs)) {
+            StepResult s = o.step();
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %.0f | %.0f | %.1f | %.0f / %.0f | %.0f / %.0f "
+                            + "| %s | %.1f | %.3f | %s |%n",
+                    serverName(o.target()), s.consultations(), s.repeat() ? "repeat" : "1st", s.receivedPps(),
+                    s.serverCpuPercent(), s.cpuMicrosPerPacket(), s.serverCoresStealPercent(),
+                    s.generatorCoresStealPercent(), s.serverCoresOthersPercent(), s.generatorCoresOthersPercent(),
+                    Double.isNaN(s.neighbourCpuPercent()) ? "-" : String.format(Locale.ROOT, "%.0f",
+                            s.neighbourCpuPercent()), s.latencyP99Ms(), s.lossPercent(),
+                    s.sloMet() ? "met" : "missed: " + s.sloFailure() + (o.repeated() ? " (repeated)" : "")));
         }
         return sb.toString();
+    }
+
+    private static String serverName(String target) {
+        return target.equals("janus") ? "Janus 1.1.2 VideoRoom" : "ConsultBridge";
+    }
+
+    /** The noisy neighbour's line for the reports, or "". */
+    static String noisyNeighbour(List<Run> runs) {
+        if (runs.isEmpty() || runs.get(0).options().noisyNeighbourPercent() == 0) {
+            return "";
+        }
+        LoadOptions o = runs.get(0).options();
+        return "Noisy neighbour: a process busy " + o.noisyNeighbourPercent() + " ms of every 100 ms ("
+                + o.noisyNeighbourPercent() + " % of one core) on " + (o.pinning().serverCpus() == null
+                ? "any core (the server is not pinned)" : "the server's core(s) " + o.pinning().serverCpus())
+                + " during every step; its measured CPU is in each step's row, and it is part of \"others\" on the "
+                + "server's cores.";
+    }
+
+    /**
+     * A step of a target, and whether it missed and was measured again (the next step of that target is its
+     * repeat).
+     */
+    record Ordered(String target, int run, int index, StepResult step, boolean repeated) {
+    }
+
+    /**
+     * Every step of every run in the order they ran: by load level, the targets in their turn at each level, a repeat
+     * after its first try (so also with one target: its own order).
+     */
+    static List<Ordered> inOrder(List<Run> runs) {
+        List<Ordered> all = new java.util.ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) {
+            List<StepResult> steps = runs.get(i).steps();
+            for (int j = 0; j < steps.size(); j++) {
+                boolean repeated = !steps.get(j).sloMet() && j + 1 < steps.size() && steps.get(j + 1).repeat();
+                all.add(new Ordered(runs.get(i).target(), i, j, steps.get(j), repeated));
+            }
+        }
+        all.sort(java.util.Comparator.comparingInt((Ordered o) -> o.step().consultations())
+                .thenComparingInt(Ordered::run).thenComparingInt(Ordered::index));
+        return all;
     }
 
     private static String html(List<Run> runs) {
@@ -116,7 +182,21 @@ final class Report {
                         + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. \"Others\" is "
                         + "what other processes (and the hypervisor, as steal) took of the server's and the generator's "
                         + "cores, from /proc/stat: above 20 % of a core (marked) the machine was busy and the step does not "
-                        + "show the server's capacity.</p>");
+                        + "show the server's capacity. Steal is what the hypervisor gave to other guests while these "
+                        + "cores wanted to run. \"µs / pkt\" is the server's CPU time in the window divided by the "
+                        + "packets it forwarded to our receivers in the window.</p>");
+        if (runs.size() > 1) {
+            sb.append("<p>The targets took turns step by step (").append(escape(String.join(", then ",
+                    runs.stream().map(Run::target).toList()))).append(" at each level), both servers up on the same "
+                    + "cores, only the one under test carrying load; each step started its consultations afresh.</p>");
+        }
+        if (runs.stream().anyMatch(r -> r.steps().stream().anyMatch(StepResult::repeat))) {
+            sb.append("<p>A missed step was measured once more before it counted: rows marked \"repeat\".</p>");
+        }
+        String noisy = noisyNeighbour(runs);
+        if (!noisy.isEmpty()) {
+            sb.append("<p><b>").append(escape(noisy)).append("</b></p>");
+        }
         for (Run r : runs) {
             sb.append("<h2>").append(r.target()).append(": ").append(r.maxConsultations())
                     .append(" concurrent consultations within the objectives</h2>");
@@ -137,27 +217,38 @@ final class Report {
         sb.append(chart("server CPU (% of one core)", runs, StepResult::serverCpuPercent));
         sb.append(chart("generator CPU (% of one core)", runs, StepResult::generatorCpuPercent));
         sb.append(chart("forwarded packets received (pkt/s)", runs, StepResult::receivedPps));
+        sb.append(chart("server CPU per forwarded packet (µs)", runs, StepResult::cpuMicrosPerPacket));
         for (Run r : runs) {
-            sb.append("<h3>").append(r.target()).append("</h3><table><tr><th>consultations</th><th>joined</th>")
+            sb.append("<h3>").append(r.target()).append("</h3><table><tr><th>consultations</th><th>try</th><th>joined</th>")
                     .append("<th>sent pkt/s</th><th>received pkt/s</th><th>loss %</th><th>p50 ms</th><th>p99 ms</th>")
                     .append("<th>join p50 ms</th><th>join p99 ms</th><th>first frame p50 ms</th><th>top layer %</th>")
                     .append("<th>impaired loss %</th><th>NACK / PLI / TWCC sent</th><th>refused</th>")
-                    .append("<th>server CPU %</th><th>CPU % / consultation</th><th>RSS MiB</th><th>generator CPU %</th>")
-                    .append("<th>others on the cores % server / generator</th>")
+                    .append("<th>server CPU %</th><th>server CPU µs / forwarded pkt</th><th>CPU % / consultation</th>")
+                    .append("<th>RSS MiB</th><th>generator CPU %</th>")
+                    .append("<th>steal on the cores % server / generator</th>")
+                    .append("<th>others on the cores % server / generator</th><th>noisy neighbour CPU %</th>")
                     .append("<th>objectives</th></tr>");
-            for (StepResult s : r.steps()) {
-                sb.append(String.format(Locale.ROOT, "<tr%s><td>%d</td><td>%d/%d</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>"
+            for (int i = 0; i < r.steps().size(); i++) {
+                StepResult s = r.steps().get(i);
+                boolean repeated = !s.sloMet() && i + 1 < r.steps().size() && r.steps().get(i + 1).repeat();
+                sb.append(String.format(Locale.ROOT, "<tr%s><td>%d</td><td>%s</td><td>%d/%d</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>"
                                 + "<td>%.1f</td><td>%.1f</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%s</td>"
-                                + "<td>%d / %d / %d</td><td>%d</td><td>%.0f</td><td>%.2f</td><td>%.0f</td><td%s>%.0f</td>"
-                                + "<td%s>%.0f / %.0f</td><td>%s</td></tr>",
-                        s.sloMet() ? "" : " class=\"miss\"", s.consultations(), s.joined(), s.participants(),
+                                + "<td>%d / %d / %d</td><td>%d</td><td>%.0f</td><td>%.1f</td><td>%.2f</td><td>%.0f</td><td%s>%.0f</td>"
+                                + "<td%s>%.0f / %.0f</td><td%s>%.0f / %.0f</td><td>%s</td><td>%s</td></tr>",
+                        s.sloMet() ? "" : " class=\"miss\"", s.consultations(), s.repeat() ? "repeat" : "1st",
+                        s.joined(), s.participants(),
                         s.sentPps(), s.receivedPps(), s.lossPercent(), s.latencyP50Ms(), s.latencyP99Ms(), s.joinP50Ms(),
                         s.joinP99Ms(), s.firstFrameP50Ms(), s.topLayerPercent(),
                         s.impairedLossPercent() < 0 ? "" : String.format(Locale.ROOT, "%.2f", s.impairedLossPercent()),
                         s.nacksSent(), s.plisSent(), s.transportCcSent(), s.refused(), s.serverCpuPercent(),
-                        s.cpuPercentPerConsultation(), s.serverRssMb(), s.generatorSaturated() ? " class=\"miss\"" : "",
-                        s.generatorCpuPercent(), s.machineBusy() ? " class=\"miss\"" : "", s.serverCoresOthersPercent(),
-                        s.generatorCoresOthersPercent(), s.sloMet() ? "met" : escape(s.sloFailure())));
+                        s.cpuMicrosPerPacket(), s.cpuPercentPerConsultation(), s.serverRssMb(),
+                        s.generatorSaturated() ? " class=\"miss\"" : "", s.generatorCpuPercent(),
+                        s.machineBusy() ? " class=\"miss\"" : "", s.serverCoresStealPercent(),
+                        s.generatorCoresStealPercent(), s.machineBusy() ? " class=\"miss\"" : "",
+                        s.serverCoresOthersPercent(), s.generatorCoresOthersPercent(),
+                        Double.isNaN(s.neighbourCpuPercent()) ? "" : String.format(Locale.ROOT, "%.0f",
+                                s.neighbourCpuPercent()),
+                        s.sloMet() ? "met" : escape("missed: " + s.sloFailure()) + (repeated ? " (repeated)" : "")));
             }
             sb.append("</table>");
         }

@@ -16,14 +16,36 @@ record StepResult(int consultations, int participants, int joined, double second
                   long transportCcSent, long recovered, long plisReceived, double serverCpuPercent,
                   double serverRssMb, double cpuPercentPerConsultation, double generatorCpuPercent,
                   boolean generatorSaturated, double serverCoresOthersPercent, double generatorCoresOthersPercent,
-                  boolean sloMet, String sloFailure) {
+                  double serverCoresStealPercent, double generatorCoresStealPercent, double neighbourCpuPercent,
+                  double serverCpuSeconds, long forwardedPackets, double cpuMicrosPerPacket, boolean machineBusy,
+                  boolean repeat, boolean sloMet, String sloFailure) {
+
+    /** A fifth of a core: what other processes and steal may take of a side's cores before a step is "busy". */
+    static final double BUSY_PERCENT = 20;
 
     /**
-     * Other processes (or the hypervisor, as steal time) took more than a fifth of a core from the server's or the
-     * generator's cores on average: the step measured a busy machine, not the server.
+     * The server's CPU time per forwarded packet, in microseconds: its CPU seconds over a window divided by the
+     * packets our receivers got from it in that window; NaN when either is unknown or nothing was forwarded.
      */
-    boolean machineBusy() {
-        return serverCoresOthersPercent > 20 || generatorCoresOthersPercent > 20;
+    static double microsPerPacket(double serverCpuSeconds, long forwardedPackets) {
+        if (!(serverCpuSeconds >= 0) || forwardedPackets <= 0) {
+            return Double.NaN;
+        }
+        return serverCpuSeconds * 1e6 / forwardedPackets;
+    }
+
+    /**
+     * Whether other processes (beyond a noisy neighbour we started on purpose) and the hypervisor's steal took more
+     * than {@link #BUSY_PERCENT} % of a core from the server's or the generator's cores on average: the step then
+     * measured a busy machine, not the server. NaN figures (nothing known) are not busy.
+     */
+    static boolean busy(double othersPercent, double stealPercent, double neighbourPercent) {
+        double others = Math.max(0, nan0(othersPercent) - nan0(neighbourPercent));
+        return others + nan0(stealPercent) > BUSY_PERCENT;
+    }
+
+    private static double nan0(double d) {
+        return Double.isNaN(d) ? 0 : d;
     }
 
     /** "refused: 3 (consultation-full x3)" style, or "" when nothing was refused. */

@@ -112,6 +112,33 @@ class LoadTestMainTest {
     }
 
     @Test
+    void noisyNeighbour() throws Exception {
+        assertThat(parse(2, "--start-server", JAR).noisyNeighbour()).as("none by default").isZero();
+        LoadTestMain.Cli c = parse(2, "--target", "both", "--start-server", JAR, "--consultations", "10",
+                "--noisy-neighbour", "20");
+        assertThat(c.noisyNeighbour()).isEqualTo(20);
+        LoadOptions o = c.options(java.net.URI.create("http://127.0.0.1:1"), "s".repeat(32), 1, "127.0.0.1");
+        assertThat(o.noisyNeighbourPercent()).isEqualTo(20);
+        assertThat(o.withServer(2, "10.98.1.1").noisyNeighbourPercent()).as("the Janus run has it too").isEqualTo(20);
+        assertThat(parse(2, "--start-server", JAR, "--noisy-neighbour=100").noisyNeighbour()).isEqualTo(100);
+        assertThat(parse(1, "--start-server", JAR, "--noisy-neighbour", "5").noisyNeighbour())
+                .as("one core: server, generator and neighbour share it").isEqualTo(5);
+        assertThat(parse(2, "--target", "janus", "--noisy-neighbour", "30").noisyNeighbour()).isEqualTo(30);
+        refused("--noisy-neighbour must be between 1 and 100, got 0", "--start-server", JAR, "--noisy-neighbour", "0");
+        refused("--noisy-neighbour must be between 1 and 100, got 150", "--start-server", JAR, "--noisy-neighbour",
+                "150");
+        refused("--noisy-neighbour: not a whole number: \"lots\"", "--start-server", JAR, "--noisy-neighbour",
+                "lots");
+        refused("--noisy-neighbour needs a value", "--start-server", JAR, "--noisy-neighbour");
+        refused("--noisy-neighbour needs the server's cores", "--start-server", JAR, "--server-cpus", "none",
+                "--noisy-neighbour", "20");
+        refused("--noisy-neighbour needs the server's cores", "--url", "http://127.0.0.1:8080", "--secret",
+                "s".repeat(32), "--noisy-neighbour", "20");
+        assertThat(LoadTestMain.USAGE).contains("--noisy-neighbour PCT").contains("take turns step by step")
+                .contains("repeat");
+    }
+
+    @Test
     void janusAloneNeedsNoConsultBridgeServer() throws Exception {
         assertThat(parse(2, "--target", "janus").runsConsultBridge()).isFalse();
     }
