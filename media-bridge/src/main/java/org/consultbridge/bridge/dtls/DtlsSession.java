@@ -11,6 +11,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.Certificate;
 import org.bouncycastle.tls.CertificateRequest;
@@ -47,6 +48,12 @@ import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
  * runs on a virtual thread fed by a bounded queue of received records; the network side ({@link #offer}) never
  * blocks. The peer's certificate is accepted only if its fingerprint matches the one from the SDP (RFC 8122 §5),
  * which may arrive after the handshake started (a browser can send its ClientHello before its answer reaches us).
+ * <p>
+ * A flight goes out as one datagram: BouncyCastle hands over one record per handshake message (a server's second
+ * flight is five of them), which are packed into datagrams of up to {@link #MTU} bytes and sent when the handshake
+ * next waits for the peer (RFC 6347 §4.1.1 allows several records per datagram; BoringSSL sends flights so too).
+ * A handshake on a clean link is then four datagrams (two each way) instead of a dozen, each of which cost the
+ * receiver a read, a queue hand-off and a wake-up of its handshake thread.
  */
 public final class DtlsSession {
 
@@ -77,7 +84,13 @@ public final class DtlsSession {
     private int handshakeTimeoutMillis = HANDSHAKE_TIMEOUT_MILLIS;
     private volatile boolean handshakeComplete;
     private volatile DTLSTransport transport;
-    private Thread thread;
+    private volatile Thread thread;
+    /** First retransmission of our flights, see {@link #setInitialRetransmitMillis}. */
+    private volatile int initialRetransmitMillis = HANDSHAKE_RESEND_MILLIS;
+    /** Datagrams sent (flights, retransmissions, alerts). */
+    private final AtomicInteger datagramsSent = new AtomicInteger();
+    /** Times our retransmission timer expired during the handshake (each resends our last flight). */
+    private final AtomicInteger retransmitTimeouts = new AtomicInteger();
 
     public DtlsSession(DtlsCertificate local, DtlsRole role, DtlsPacketSender sender, DtlsListener listener) {
         this(local, role, sender, listener, PROFILES);
@@ -104,13 +117,34 @@ public final class DtlsSession {
      */
     static final int HANDSHAKE_RESEND_MILLIS = Integer.getInteger("consultbridge.dtls.resend-ms", 250);
 
+    /** The first retransmission of our flights (ms, doubling on each retry); before {@link #start()}. */
+    public void setInitialRetransmitMillis(int millis) {
+        this.initialRetransmitMillis = Math.max(1, millis);
+    }
+
+    int initialRetransmitMillis() {
+        return initialRetransmitMillis;
+    }
+
+    /** Datagrams this session sent: a flight is one unless it exceeds {@link #MTU}. */
+    public int datagramsSent() {
+        return datagramsSent.get();
+    }
+
+    /** How often our retransmission timer expired during the handshake (0 on a clean, responsive link). */
+    public int retransmitTimeouts() {
+        return retransmitTimeouts.get();
+    }
+
     /** Shorter handshake timeouts for tests; the default is 20 s. */
     void setHandshakeTimeoutMillis(int millis) {
         this.handshakeTimeoutMillis = millis;
     }
 
     public void start() {
-        thread = Thread.ofVirtual().name("dtls-" + role.name().toLowerCase(Locale.ROOT)).start(this::run);
+        // assigned before it runs: the handshake thread recognises itself when it sends (see QueueTransport)
+        thread = Thread.ofVirtual().name("dtls-" + role.name().toLowerCase(Locale.ROOT)).unstarted(this::run);
+        thread.start();
     }
 
     /** A received DTLS datagram; false when the queue is full or the session closed (the caller counts a drop). */
@@ -148,8 +182,11 @@ public final class DtlsSession {
         }
     }
 
+    /** The transport of the running handshake (its thread only). */
+    private final QueueTransport flightSender = new QueueTransport();
+
     private void run() {
-        QueueTransport queue = new QueueTransport();
+        QueueTransport queue = flightSender;
         try {
             DTLSTransport t;
             if (role == DtlsRole.SERVER) {
@@ -161,6 +198,7 @@ public final class DtlsSession {
                 t = new DTLSClientProtocol().connect(new Client(), queue);
             }
             transport = t;
+            queue.flush(); // the server's last flight (client: nothing is pending)
             if (closed) {
                 t.close();
                 return;
@@ -171,6 +209,7 @@ public final class DtlsSession {
                 t.receive(buf, 0, buf.length, 1000);
             }
         } catch (Exception e) {
+            queue.flush(); // a fatal alert BouncyCastle sent before giving up
             if (!handshakeComplete) {
                 if (!closed) {
                     listener.onHandshakeFailed(e);
@@ -186,6 +225,7 @@ public final class DtlsSession {
             throw new TlsFatalAlert(AlertDescription.bad_certificate);
         }
         String[] expected;
+        flightSender.flush(); // nothing of ours waits while we wait for the answer
         try {
             expected = remoteFingerprint.get(FINGERPRINT_WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -208,6 +248,7 @@ public final class DtlsSession {
     }
 
     private void complete(TlsContext context, int profileId) {
+        flightSender.flush(); // the server's last flight leaves before the keys are handed on
         SrtpProfile profile = SrtpProfile.byId(profileId);
         byte[] material = context.exportKeyingMaterial(ExporterLabel.dtls_srtp, null,
                 2 * (profile.keyLength() + profile.saltLength()));
@@ -234,7 +275,7 @@ public final class DtlsSession {
 
         @Override
         public int getHandshakeResendTimeMillis() {
-            return HANDSHAKE_RESEND_MILLIS;
+            return initialRetransmitMillis;
         }
 
         @Override
@@ -312,7 +353,7 @@ public final class DtlsSession {
 
         @Override
         public int getHandshakeResendTimeMillis() {
-            return HANDSHAKE_RESEND_MILLIS;
+            return initialRetransmitMillis;
         }
 
         @Override
@@ -366,8 +407,17 @@ public final class DtlsSession {
         }
     }
 
-    /** BouncyCastle's view of the network: records from {@link #offer}, sends through the sender. */
+    /**
+     * BouncyCastle's view of the network: records from {@link #offer}; records to send are packed into datagrams of
+     * at most {@link #MTU} bytes, sent when the handshake waits for the peer ({@link #receive}), finishes or fails.
+     * Handshake and ChangeCipherSpec records are packed; anything else (alerts, and application data we never send)
+     * goes out at once, after what is pending, and may come from another thread ({@link #close()} sends
+     * close_notify): the pending flight is only touched on the handshake thread, which alone sends handshake records.
+     */
     private final class QueueTransport implements DatagramTransport {
+        private final byte[] pending = new byte[MTU];
+        private int pendingLength;
+
         @Override
         public int getReceiveLimit() {
             return MTU + 100;
@@ -382,6 +432,7 @@ public final class DtlsSession {
 
         @Override
         public int receive(byte[] buf, int off, int len, int waitMillis) throws IOException {
+            flush(); // the handshake waits for the peer: our flight is complete
             if (closed || transportClosed) {
                 throw new IOException("DTLS session closed");
             }
@@ -392,6 +443,9 @@ public final class DtlsSession {
                 throw new InterruptedIOException("DTLS session closed");
             }
             if (d == null) {
+                if (!handshakeComplete && !closed) {
+                    retransmitTimeouts.incrementAndGet(); // BouncyCastle resends its last flight now
+                }
                 return -1;
             }
             int n = Math.min(len, d.length);
@@ -401,9 +455,47 @@ public final class DtlsSession {
 
         @Override
         public void send(byte[] buf, int off, int len) {
-            if (!transportClosed) {
-                sender.send(buf, off, len);
+            if (transportClosed || len <= 0) {
+                return;
             }
+            int contentType = buf[off] & 0xFF;
+            boolean packable = (contentType == CONTENT_HANDSHAKE || contentType == CONTENT_CHANGE_CIPHER_SPEC)
+                    && Thread.currentThread() == thread;
+            if (!packable) {
+                if (Thread.currentThread() == thread) {
+                    flush();
+                }
+                emit(buf, off, len);
+                return;
+            }
+            if (pendingLength + len > pending.length) {
+                flush();
+            }
+            if (len > pending.length) {
+                emit(buf, off, len); // cannot happen within our send limit; sent alone rather than dropped
+                return;
+            }
+            System.arraycopy(buf, off, pending, pendingLength, len);
+            pendingLength += len;
+        }
+
+        /**
+         * Sends the records packed so far as one datagram (handshake thread only), in an array of its own: a sender
+         * may keep what it is given (a session in memory does, {@link #offer}).
+         */
+        void flush() {
+            if (pendingLength > 0) {
+                int n = pendingLength;
+                pendingLength = 0;
+                if (!transportClosed) {
+                    emit(java.util.Arrays.copyOf(pending, n), 0, n);
+                }
+            }
+        }
+
+        private void emit(byte[] buf, int off, int len) {
+            datagramsSent.incrementAndGet();
+            sender.send(buf, off, len);
         }
 
         @Override
@@ -411,4 +503,8 @@ public final class DtlsSession {
             transportClosed = true; // BouncyCastle closes it after a failure: still reported to the listener
         }
     }
+
+    /** TLS record content types (RFC 5246 §6.2.1) that make up a handshake flight. */
+    private static final int CONTENT_CHANGE_CIPHER_SPEC = 20;
+    private static final int CONTENT_HANDSHAKE = 22;
 }

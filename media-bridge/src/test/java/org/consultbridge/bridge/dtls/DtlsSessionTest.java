@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.tls.SRTPProtectionProfile;
 import org.junit.jupiter.api.Test;
 
@@ -144,6 +145,82 @@ class DtlsSessionTest {
         }
     }
 
+    /**
+     * Join time: a clean handshake over real UDP is two flights each way, one datagram per flight (BouncyCastle hands
+     * over one record per handshake message: a server's second flight used to be five datagrams, the client's third
+     * five, each a read, a queue hand-off and a wake-up of the peer's handshake thread), and no retransmission timer
+     * expires. Counted on the wire, by what each socket received; the timers are long so that a slow machine cannot
+     * make a retransmission that the count would see.
+     */
+    @Test
+    void cleanHandshakeOverRealUdpIsOneDatagramPerFlightWithoutRetransmission() throws Exception {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        try (DatagramSocket a = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             DatagramSocket b = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            Outcome s = new Outcome();
+            Outcome c = new Outcome();
+            DtlsSession server = new DtlsSession(sc, DtlsRole.SERVER, (d, o, l) -> send(a, b, d, o, l), s);
+            DtlsSession client = new DtlsSession(cc, DtlsRole.CLIENT, (d, o, l) -> send(b, a, d, o, l), c);
+            server.setRemoteFingerprint("sha-256", cc.sha256Fingerprint());
+            client.setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+            server.setInitialRetransmitMillis(10_000);
+            client.setInitialRetransmitMillis(10_000);
+            AtomicInteger atServer = new AtomicInteger();
+            AtomicInteger atClient = new AtomicInteger();
+            Thread.ofVirtual().start(() -> pump(a, server, atServer));
+            Thread.ofVirtual().start(() -> pump(b, client, atClient));
+            server.start();
+            client.start();
+            assertThat(s.keys.get(10, TimeUnit.SECONDS).serverKey())
+                    .isEqualTo(c.keys.get(10, TimeUnit.SECONDS).serverKey());
+            // ClientHello, then Certificate + ClientKeyExchange + CertificateVerify + ChangeCipherSpec + Finished
+            assertThat(atServer.get()).isEqualTo(2);
+            assertThat(client.datagramsSent()).isEqualTo(2);
+            // ServerHello + Certificate + ServerKeyExchange + CertificateRequest + ServerHelloDone, then
+            // ChangeCipherSpec + Finished; the client's keys come with the last, so it has seen both
+            assertThat(server.datagramsSent()).isEqualTo(2);
+            assertThat(atClient.get()).isEqualTo(2);
+            assertThat(server.retransmitTimeouts()).isZero();
+            assertThat(client.retransmitTimeouts()).isZero();
+            server.close();
+            client.close();
+        }
+    }
+
+    /** A lost flight still comes back: the client's timer resends its ClientHello, the server its packed flight. */
+    @Test
+    void lostServerFlightIsResentWhenTheClientRetransmits() throws Exception {
+        DtlsCertificate sc = DtlsCertificate.generate();
+        DtlsCertificate cc = DtlsCertificate.generate();
+        try (DatagramSocket a = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             DatagramSocket b = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            Outcome s = new Outcome();
+            Outcome c = new Outcome();
+            AtomicInteger fromServer = new AtomicInteger();
+            DtlsSession server = new DtlsSession(sc, DtlsRole.SERVER, (d, o, l) -> {
+                if (fromServer.incrementAndGet() > 1) { // the first flight is lost on the way
+                    send(a, b, d, o, l);
+                }
+            }, s);
+            DtlsSession client = new DtlsSession(cc, DtlsRole.CLIENT, (d, o, l) -> send(b, a, d, o, l), c);
+            server.setRemoteFingerprint("sha-256", cc.sha256Fingerprint());
+            client.setRemoteFingerprint("sha-256", sc.sha256Fingerprint());
+            server.setInitialRetransmitMillis(10_000); // only the client's timer can bring it back
+            client.setInitialRetransmitMillis(100);
+            Thread.ofVirtual().start(() -> pump(a, server, new AtomicInteger()));
+            Thread.ofVirtual().start(() -> pump(b, client, new AtomicInteger()));
+            server.start();
+            client.start();
+            assertThat(s.keys.get(10, TimeUnit.SECONDS).clientKey())
+                    .isEqualTo(c.keys.get(10, TimeUnit.SECONDS).clientKey());
+            assertThat(client.retransmitTimeouts()).isPositive();
+            assertThat(server.retransmitTimeouts()).isZero();
+            server.close();
+            client.close();
+        }
+    }
+
     @Test
     void silentPeerFailsTheHandshakeInsteadOfHanging() {
         Outcome c = new Outcome();
@@ -171,6 +248,10 @@ class DtlsSessionTest {
     }
 
     private static void pump(DatagramSocket s, DtlsSession session) {
+        pump(s, session, new AtomicInteger());
+    }
+
+    private static void pump(DatagramSocket s, DtlsSession session, AtomicInteger datagrams) {
         byte[] buf = new byte[2048];
         while (!s.isClosed()) {
             DatagramPacket p = new DatagramPacket(buf, buf.length);
@@ -179,6 +260,7 @@ class DtlsSessionTest {
             } catch (IOException e) {
                 return;
             }
+            datagrams.incrementAndGet();
             session.offer(buf.clone(), 0, p.getLength());
         }
     }
