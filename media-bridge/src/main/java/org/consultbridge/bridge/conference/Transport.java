@@ -82,6 +82,8 @@ final class Transport {
 
     /** When this transport first reached CONNECTED ({@link System#nanoTime()}), 0 before. */
     long connectedAtNanos;
+    /** When the first valid ICE check arrived ({@link System#nanoTime()}), 0 before; see {@link #startDtls}. */
+    private long firstCheckNanos;
     long rtpPacketsIn;
     long rtpBytesIn;
     long rtpPacketsOut;
@@ -227,6 +229,7 @@ final class Transport {
             consentRegained();
         }
         if (state == TransportState.NEW) {
+            firstCheckNanos = nowNanos;
             setState(TransportState.CONNECTING);
         } else if (state == TransportState.FAILED && restarted && current && srtp != null) {
             setState(TransportState.CONNECTED); // consent is back after an ICE restart; the keys never went
@@ -285,6 +288,12 @@ final class Transport {
         });
         if (remoteFingerprint != null) {
             dtls.setRemoteFingerprint(remoteFingerprintAlgorithm, remoteFingerprint);
+        }
+        if (dtlsRole == DtlsRole.SERVER && firstCheckNanos != 0) {
+            // a ClientHello (what starts a server session) follows the client's first answered check by a round
+            // trip and its start-up time: our timer need not resend the first flight before about twice that
+            dtls.setInitialRetransmitMillis(DtlsSession.serverRetransmitMillis(
+                    (System.nanoTime() - firstCheckNanos) / 1_000_000));
         }
         dtls.start();
     }

@@ -113,9 +113,32 @@ public final class DtlsSession {
     /**
      * First retransmission of a lost handshake flight (RFC 6347 §4.2.4.1 suggests 1 s, BouncyCastle's default; the
      * timer doubles on every retry). On a lossy rural link a lost flight would then cost a whole second of join
-     * time; a quarter second is close to the RTT of such links and still far from flooding them.
+     * time; a quarter second is close to the RTT of such links and still far from flooding them. A server session
+     * may be given a longer one from the round trip its transport saw ({@link #serverRetransmitMillis}).
      */
     static final int HANDSHAKE_RESEND_MILLIS = Integer.getInteger("consultbridge.dtls.resend-ms", 250);
+    /** The longest first retransmission {@link #serverRetransmitMillis} chooses: RFC 6347's 1 s. */
+    static final int MAX_SERVER_RESEND_MILLIS = 1000;
+
+    /**
+     * The first retransmission for a server session whose peer took {@code checkToHelloMillis} from its first ICE
+     * check (which we answered at once) to its ClientHello: one round trip plus the time the client needed to start
+     * its handshake, an upper bound of the round trip before our first flight goes out. Twice that (as WebRTC sets
+     * its own DTLS timer from the ICE round trip, 2 x RTT clamped to 50 ms..3 s), at least
+     * {@link #HANDSHAKE_RESEND_MILLIS}, at most {@link #MAX_SERVER_RESEND_MILLIS}.
+     * <p>
+     * The server's timer only decides when we resend our flight unasked: a lost flight of ours is also recovered by
+     * the client's own timer (its retransmitted ClientHello or third flight makes us resend at once, RFC 6347
+     * §4.2.4), and a browser's starts at 2 x RTT. A timer shorter than the round trip plus the client's time to
+     * compute its third flight (its CertificateVerify signature: tens of ms on a busy phone) only resends flights
+     * that were not lost, and makes the client resend its own in return.
+     */
+    public static int serverRetransmitMillis(long checkToHelloMillis) {
+        if (checkToHelloMillis < 0) {
+            return HANDSHAKE_RESEND_MILLIS;
+        }
+        return (int) Math.max(HANDSHAKE_RESEND_MILLIS, Math.min(MAX_SERVER_RESEND_MILLIS, 2 * checkToHelloMillis));
+    }
 
     /** The first retransmission of our flights (ms, doubling on each retry); before {@link #start()}. */
     public void setInitialRetransmitMillis(int millis) {

@@ -222,6 +222,14 @@ class DtlsSessionTest {
     }
 
     @Test
+    void serverTimerIsTwiceTheClientsCheckToHelloTimeWithinBounds() {
+        assertThat(DtlsSession.serverRetransmitMillis(-1)).isEqualTo(DtlsSession.HANDSHAKE_RESEND_MILLIS);
+        assertThat(DtlsSession.serverRetransmitMillis(2)).isEqualTo(DtlsSession.HANDSHAKE_RESEND_MILLIS);
+        assertThat(DtlsSession.serverRetransmitMillis(300)).isEqualTo(600);
+        assertThat(DtlsSession.serverRetransmitMillis(5000)).isEqualTo(DtlsSession.MAX_SERVER_RESEND_MILLIS);
+    }
+
+    @Test
     void silentPeerFailsTheHandshakeInsteadOfHanging() {
         Outcome c = new Outcome();
         DtlsSession client = new DtlsSession(DtlsCertificate.generate(), DtlsRole.CLIENT, (d, o, l) -> { }, c);
