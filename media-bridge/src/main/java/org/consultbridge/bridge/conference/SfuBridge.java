@@ -4,7 +4,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
@@ -20,9 +19,9 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +34,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import org.consultbridge.bridge.BridgeConfig;
 import org.consultbridge.bridge.api.BridgeEndpoint;
 import org.consultbridge.bridge.api.BridgeStats;
@@ -43,16 +41,10 @@ import org.consultbridge.bridge.api.EndpointListener;
 import org.consultbridge.bridge.api.MediaBridge;
 import org.consultbridge.bridge.api.TransportDirection;
 import org.consultbridge.bridge.dtls.DtlsCertificate;
-import org.consultbridge.bridge.rtcp.RtcpPacket;
-import org.consultbridge.bridge.rtp.RtpPacket;
 import org.consultbridge.bridge.sdp.IceCandidate;
 import org.consultbridge.bridge.sdp.MediaCapabilities;
 import org.consultbridge.bridge.sdp.SdpException;
 import org.consultbridge.bridge.srtp.SrtpTransformer;
-import org.consultbridge.bridge.stun.StunClass;
-import org.consultbridge.bridge.stun.StunException;
-import org.consultbridge.bridge.stun.StunMessage;
-import org.consultbridge.bridge.stun.StunMessageBuilder;
 import org.consultbridge.bridge.transport.ConsentFreshness;
 import org.consultbridge.bridge.transport.DropReason;
 import org.consultbridge.bridge.transport.HostCandidates;
@@ -99,19 +91,13 @@ public final class SfuBridge implements MediaBridge {
     private final IceTcpServer tcp;
 
     private final Map<String, Conference> conferences = new LinkedHashMap<>();
-    private final Map<String, Transport> transportsByUfrag = new HashMap<>();
-    private final Map<InetSocketAddress, Transport> transportsByAddress = new HashMap<>();
-    private final long[] drops = new long[DropReason.values().length];
-    private long datagramsReceived;
-    private long rtpReceived;
-    private long rtpForwarded;
-    private long rtcpReceived;
-    private long rtpBytesReceived;
-    private long rtpBytesForwarded;
+    private final DropCounters drops = new DropCounters();
     private final QualitySnapshots qualitySnapshots = new QualitySnapshots();
     private long dtlsFailures;
     private long iceFailures;
-    private boolean flushPending;
+    /** The packet path's first and last steps (RFC 7983 demultiplexing, SRTP protect and the socket writes). */
+    private final PacketDemux demux;
+    private final PacketWriter writer;
 
     private SfuBridge(BridgeConfig config, int index, DtlsCertificate certificate, Consumer<String> conferenceGone)
             throws InterruptedException {
@@ -147,6 +133,8 @@ public final class SfuBridge implements MediaBridge {
         // worker i takes the configured port + i (0: any free port): the firewall opens a range, see the README
         this.channel = b.bind(config.bindAddress(), config.udpPort() == 0 ? 0 : config.udpPort() + index).sync().channel();
         this.udpPort = ((InetSocketAddress) channel.localAddress()).getPort();
+        this.writer = new PacketWriter(channel);
+        this.demux = new PacketDemux(alloc, drops, writer);
         IceTcpServer tcpServer = null;
         try {
             tcpServer = config.tcpEnabled() ? new IceTcpServer(this, loop, epoll, config.bindAddress(),
@@ -157,6 +145,7 @@ public final class SfuBridge implements MediaBridge {
             throw e;
         }
         this.tcp = tcpServer;
+        writer.tcp(tcpServer);
         this.candidates = HostCandidates.forConfig(config, udpPort, tcpPort());
         loop.scheduleAtFixedRate(this::onTick, 1, 1, TimeUnit.SECONDS);
         loop.scheduleAtFixedRate(this::onFastTick, FAST_TICK_MILLIS, FAST_TICK_MILLIS, TimeUnit.MILLISECONDS);
@@ -229,23 +218,20 @@ public final class SfuBridge implements MediaBridge {
     @Override
     public BridgeStats stats() {
         return onLoop(() -> {
-            Map<String, Long> dropped = new LinkedHashMap<>();
-            for (DropReason r : DropReason.values()) {
-                dropped.put(r.label(), drops[r.ordinal()]);
-            }
+            Map<String, Long> dropped = drops.byLabel();
             int endpoints = 0;
             for (Conference c : conferences.values()) {
                 endpoints += c.endpoints.size();
             }
-            return new BridgeStats(conferences.size(), endpoints, datagramsReceived, rtpReceived, rtpForwarded,
-                    rtcpReceived, dropped);
+            return new BridgeStats(conferences.size(), endpoints, demux.datagramsReceived, demux.rtpReceived,
+                    writer.rtpForwarded, demux.rtcpReceived, dropped);
         });
     }
 
     @Override
     public org.consultbridge.bridge.api.QualitySnapshot qualitySnapshot() {
-        return onLoop(() -> qualitySnapshots.collect(conferences.values(), channel.isActive(), rtpBytesReceived,
-                rtpBytesForwarded, iceFailures, dtlsFailures));
+        return onLoop(() -> qualitySnapshots.collect(conferences.values(), writer.bound(), demux.rtpBytesReceived,
+                writer.rtpBytesForwarded, iceFailures, dtlsFailures));
     }
 
     /** ICE/DTLS failures since start (for metrics). */
@@ -313,25 +299,25 @@ public final class SfuBridge implements MediaBridge {
 
     Transport newTransport(Endpoint endpoint, TransportDirection direction) {
         Transport t = new Transport(this, endpoint, direction);
-        transportsByUfrag.put(t.localUfrag, t);
+        demux.registerUfrag(t.localUfrag, t);
         return t;
     }
 
     /** A transport's new ICE ufrag after a restart. */
     void registerUfrag(String ufrag, Transport t) {
-        transportsByUfrag.put(ufrag, t);
+        demux.registerUfrag(ufrag, t);
     }
 
     void unregisterUfrag(String ufrag, Transport t) {
-        transportsByUfrag.remove(ufrag, t);
+        demux.unregisterUfrag(ufrag, t);
     }
 
     void registerAddress(InetSocketAddress address, Transport t) {
-        transportsByAddress.put(address, t);
+        demux.registerAddress(address, t);
     }
 
     void unregisterAddress(InetSocketAddress address, Transport t) {
-        transportsByAddress.remove(address, t);
+        demux.unregisterAddress(address, t);
     }
 
     void removeEndpoint(Endpoint endpoint) {
@@ -392,7 +378,7 @@ public final class SfuBridge implements MediaBridge {
     }
 
     void drop(DropReason reason) {
-        drops[reason.ordinal()]++;
+        drops.drop(reason);
     }
 
     void countDtlsFailure() {
@@ -413,53 +399,21 @@ public final class SfuBridge implements MediaBridge {
 
     /** Encrypts and queues an RTP packet; takes ownership of {@code pkt}. Flushed once per read batch or tick. */
     void sendRtp(Transport t, ByteBuf pkt) {
-        InetSocketAddress to = t.sendAddress();
-        if (to == null || !t.srtp.protectRtp(pkt)) {
-            pkt.release();
-            return;
-        }
-        int bytes = pkt.readableBytes();
-        if (send(t, pkt, to)) {
-            rtpForwarded++;
-            rtpBytesForwarded += bytes;
-        }
+        writer.sendRtp(t, pkt);
     }
 
     /** Encrypts and queues an RTCP packet; takes ownership of {@code pkt}. */
     void sendRtcp(Transport t, ByteBuf pkt) {
-        InetSocketAddress to = t.sendAddress();
-        if (to == null || !t.srtp.protectRtcp(pkt)) {
-            pkt.release();
-            return;
-        }
-        t.rtcpPacketsOut++;
-        send(t, pkt, to);
-    }
-
-    /** UDP to {@code to}, or RFC 4571-framed on the ICE-TCP connection when the selected pair is TCP (RFC 6544). */
-    private boolean send(Transport t, ByteBuf pkt, InetSocketAddress to) {
-        flushPending = true;
-        IceTcpConnection c = t.sendTcp();
-        if (c != null) {
-            return c.writeMedia(pkt);
-        }
-        channel.write(new DatagramPacket(pkt, to), channel.voidPromise());
-        return true;
+        writer.sendRtcp(t, pkt);
     }
 
     /** From a DTLS handshake thread. */
     void sendDtls(byte[] data, int off, int len, InetSocketAddress to) {
-        channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, off, len), to), channel.voidPromise());
+        writer.sendDtls(data, off, len, to);
     }
 
     void flushIfPending() {
-        if (flushPending) {
-            flushPending = false;
-            channel.flush();
-            if (tcp != null) {
-                tcp.flush();
-            }
-        }
+        writer.flushIfPending();
     }
 
     /** Allocation runs every {@link #ALLOCATION_TICKS} fast ticks. */
@@ -572,135 +526,11 @@ public final class SfuBridge implements MediaBridge {
     }
 
     void onDatagram(ByteBuf content, InetSocketAddress sender) {
-        onPacket(content, sender, null);
+        demux.onPacket(content, sender, null);
     }
 
-    /**
-     * RFC 7983 §7: the first byte tells STUN [0..3], DTLS [20..63] and RTP/RTCP [128..191] apart. {@code tcp} is the
-     * ICE-TCP connection a frame came on (RFC 6544; its transport is the connection's), null for a UDP datagram.
-     */
+    /** A UDP datagram ({@code tcp} null) or an ICE-TCP frame: see {@link PacketDemux#onPacket}. */
     void onPacket(ByteBuf content, InetSocketAddress sender, IceTcpConnection tcp) {
-        datagramsReceived++;
-        int length = content.readableBytes();
-        if (length == 0) {
-            drop(DropReason.UNKNOWN_PROTOCOL);
-            return;
-        }
-        if (length >= MAX_DATAGRAM) {
-            drop(DropReason.OVERSIZED);
-            return;
-        }
-        int first = content.getUnsignedByte(content.readerIndex());
-        try {
-            if (first <= 3) {
-                onStun(content, sender, tcp);
-            } else if (first >= 20 && first <= 63) {
-                Transport t = tcp == null ? transportsByAddress.get(sender) : tcp.transport();
-                if (t == null) {
-                    drop(DropReason.UNKNOWN_ADDRESS);
-                } else if (!t.onDtls(content, sender, tcp)) {
-                    drop(DropReason.DTLS_QUEUE_FULL);
-                }
-            } else if (first >= 128 && first <= 191) {
-                onSrtp(content, tcp == null ? transportsByAddress.get(sender) : tcp.transport());
-            } else {
-                drop(DropReason.UNKNOWN_PROTOCOL);
-            }
-        } catch (RuntimeException e) {
-            // parsers are written not to throw on bad input; if one still does, the datagram is lost, not the loop,
-            // and it is counted on its own: a bug to find (the fuzz tests fail on any such drop)
-            drop(DropReason.INTERNAL_ERROR);
-            LOG.debug("datagram from {} raised {}", sender, e.toString());
-        }
-    }
-
-    private void onStun(ByteBuf content, InetSocketAddress sender, IceTcpConnection tcp) {
-        if (!StunMessage.looksLikeStun(content)) {
-            drop(DropReason.STUN_MALFORMED);
-            return;
-        }
-        StunMessage m;
-        try {
-            m = StunMessage.decode(content);
-        } catch (StunException e) {
-            drop(DropReason.STUN_MALFORMED);
-            return;
-        }
-        if (m.method() != 0x001 || m.messageClass() != StunClass.REQUEST) {
-            drop(DropReason.STUN_UNHANDLED); // indications (keepalives) and responses: nothing to do for ICE-lite
-            return;
-        }
-        String username = m.username();
-        int colon = username == null ? -1 : username.indexOf(':');
-        if (colon <= 0) {
-            drop(DropReason.STUN_MALFORMED);
-            return;
-        }
-        String ourUfrag = username.substring(0, colon);
-        Transport t = transportsByUfrag.get(ourUfrag);
-        byte[] pwd = t == null ? null : t.passwordFor(ourUfrag); // the current or, after a restart, the old one
-        if (t == null || pwd == null || !t.remoteUfragMatches(username, colon)
-                || tcp != null && tcp.transport() != null && tcp.transport() != t) { // RFC 6544 §7.2: one pair each
-            drop(DropReason.STUN_UNKNOWN_USERNAME);
-            return;
-        }
-        // RFC 8445 §7.3 / RFC 5389 §10.1.3: short-term credential check with our password
-        if (!m.hasMessageIntegrity() || !m.checkMessageIntegrity(pwd)
-                || (m.hasFingerprint() && !m.checkFingerprint())) {
-            drop(DropReason.STUN_INTEGRITY);
-            return;
-        }
-        byte[] response = StunMessageBuilder.bindingSuccess(m.transactionId())
-                .xorMappedAddress(sender)
-                .build(pwd, true);
-        if (tcp != null) {
-            tcp.write(Unpooled.wrappedBuffer(response)); // RFC 6544 §7.2: responses on the connection of the request
-        } else {
-            channel.write(new DatagramPacket(Unpooled.wrappedBuffer(response), sender), channel.voidPromise());
-        }
-        flushPending = true;
-        t.onValidCheck(sender, tcp, m.hasUseCandidate(), System.nanoTime(), pwd == t.localPwdBytes);
-    }
-
-    private void onSrtp(ByteBuf content, Transport t) {
-        if (t == null) {
-            drop(DropReason.UNKNOWN_ADDRESS);
-            return;
-        }
-        if (t.srtp == null) {
-            drop(DropReason.NO_KEYS);
-            return;
-        }
-        int length = content.readableBytes();
-        // jitsi-srtp works on arrays: one copy out of the socket's (direct) buffer into a pooled heap buffer
-        ByteBuf pkt = alloc.heapBuffer(length + SrtpTransformer.MAX_TRAILER);
-        try {
-            pkt.writeBytes(content, content.readerIndex(), length);
-            long now = System.nanoTime();
-            if (RtcpPacket.isRtcp(pkt)) {
-                if (!t.srtp.unprotectRtcp(pkt)) {
-                    drop(DropReason.SRTP_AUTH);
-                } else if (!RtcpPacket.isValidCompound(pkt)) {
-                    drop(DropReason.RTCP_MALFORMED);
-                } else {
-                    rtcpReceived++;
-                    t.endpoint.onRtcp(t, pkt, now);
-                }
-            } else if (length < 12) { // RFC 3711 §3.1: full validation needs the decrypted padding, below
-                drop(DropReason.RTP_MALFORMED);
-            } else if (!t.srtp.unprotectRtp(pkt)) {
-                drop(DropReason.SRTP_AUTH);
-            } else if (!RtpPacket.isValidRtp(pkt)) {
-                drop(DropReason.RTP_MALFORMED);
-            } else if (t.direction != TransportDirection.PUBLISH) {
-                drop(DropReason.UNKNOWN_SSRC); // a subscribe transport carries no media towards the bridge
-            } else {
-                rtpReceived++;
-                rtpBytesReceived += pkt.readableBytes();
-                t.endpoint.onRtp(t, pkt, now);
-            }
-        } finally {
-            pkt.release();
-        }
+        demux.onPacket(content, sender, tcp);
     }
 }
