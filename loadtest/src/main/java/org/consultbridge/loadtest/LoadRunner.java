@@ -37,8 +37,8 @@ final class LoadRunner implements AutoCloseable {
     private String label = "";
     /** The noisy neighbour's process, when one runs. */
     private ProcessSampler neighbour;
-    /** Whether the neighbour's cores are the generator's too (unpinned: all share the machine). */
-    private boolean neighbourShared;
+    /** The other target's server, idle on the same cores while this one is under test (comparisons). */
+    private ProcessSampler otherServer;
     /** The participants of each consultation (step thread only), to check everyone received everyone. */
     private final Map<String, List<Participant>> byConsultation = new java.util.LinkedHashMap<>();
 
@@ -144,8 +144,10 @@ final class LoadRunner implements AutoCloseable {
                 r.latencyP99Ms(), r.joinP50Ms(), r.joinMaxMs(), r.topLayerPercent(), r.serverCpuPercent(),
                 r.cpuMicrosPerPacket(), r.receivedPps(), r.serverRssMb(), r.generatorCpuPercent(),
                 r.serverCoresStealPercent(), r.generatorCoresStealPercent(), r.serverCoresOthersPercent(),
-                r.generatorCoresOthersPercent(), Double.isNaN(r.neighbourCpuPercent()) ? ""
-                        : String.format(Locale.ROOT, "  neighbour %.0f%%", r.neighbourCpuPercent()),
+                r.generatorCoresOthersPercent(), (Double.isNaN(r.otherServerCpuPercent()) ? ""
+                        : String.format(Locale.ROOT, "  idle other server %.1f%%", r.otherServerCpuPercent()))
+                        + (Double.isNaN(r.neighbourCpuPercent()) ? ""
+                        : String.format(Locale.ROOT, "  neighbour %.0f%%", r.neighbourCpuPercent())),
                 r.sloMet() ? "OK" : "MISSED: " + r.sloFailure());
         if (r.impairedLossPercent() >= 0) {
             out.printf(Locale.ROOT, "  impaired streams (%s): loss %.2f%%  latency p99 %.1f ms%n", o.impairment(),
@@ -154,7 +156,8 @@ final class LoadRunner implements AutoCloseable {
         if (r.machineBusy()) {
             out.printf(Locale.ROOT, "  WARNING: busy machine: other processes%s and steal took %.0f%% + %.0f%% of a core "
                     + "from the server's cores, %.0f%% + %.0f%% from the generator's: not the server's capacity%n",
-                    neighbour == null ? "" : " (besides the noisy neighbour)", r.serverCoresOthersPercent(),
+                    neighbour == null && otherServer == null ? "" : " (besides those the tool started)",
+                    r.serverCoresOthersPercent(),
                     r.serverCoresStealPercent(), r.generatorCoresOthersPercent(), r.generatorCoresStealPercent());
         }
         if (r.generatorSaturated()) {
@@ -180,7 +183,11 @@ final class LoadRunner implements AutoCloseable {
     /** Samples the noisy neighbour's CPU over each step's window (reported per step). */
     void neighbour(NoisyNeighbour n) {
         this.neighbour = n == null ? null : new ProcessSampler(n.pid());
-        this.neighbourShared = n != null && serverCores == generatorCores;
+    }
+
+    /** Samples the other target's server (idle during this runner's steps) over each step's window. */
+    void otherServer(long pid) {
+        this.otherServer = pid > 0 ? new ProcessSampler(pid) : null;
     }
 
     /**
@@ -229,7 +236,7 @@ final class LoadRunner implements AutoCloseable {
                 p.start();
             }
         }
-        out.println("warming up both JVMs ...");
+        out.println("warming up the generator and the server ...");
         // at least the warm-up time; then on until the media flows without queuing (the JITs caught up), at most
         // WARMUP_MAX: a server still compiling its packet path would otherwise fail the first step
         long start = System.nanoTime();
@@ -287,6 +294,9 @@ final class LoadRunner implements AutoCloseable {
         if (neighbour != null) {
             neighbour.cpuPercent();
         }
+        if (otherServer != null) {
+            otherServer.cpuPercent();
+        }
         generator.cpuPercent();
         serverCores.sample();
         if (generatorCores != serverCores) {
@@ -301,6 +311,11 @@ final class LoadRunner implements AutoCloseable {
         double rss = server != null ? server.rssMb() : Double.NaN;
         double generatorCpu = generator.cpuPercent();
         double neighbourCpu = neighbour != null ? neighbour.cpuPercent() : Double.NaN;
+        double otherServerCpu = otherServer != null ? otherServer.cpuPercent() : Double.NaN;
+        // started on purpose and measured apart: not what makes a machine "busy" (the other server shares the
+        // server's cores; unpinned, everything shares all cores)
+        double known = (Double.isNaN(neighbourCpu) ? 0 : neighbourCpu)
+                + (Double.isNaN(otherServerCpu) ? 0 : otherServerCpu);
         // what other processes and the hypervisor (steal) took of each side's cores; unpinned, the cores are shared
         // by both sides
         boolean shared = serverCores == generatorCores;
@@ -311,8 +326,8 @@ final class LoadRunner implements AutoCloseable {
                 : Math.max(0, serverUse.busyPercent() - serverUse.stealPercent() - (shared ? ours : cpu));
         double generatorOthers = Math.max(0, generatorUse.busyPercent() - generatorUse.stealPercent()
                 - (shared ? (Double.isNaN(cpu) ? generatorCpu : ours) : generatorCpu));
-        boolean busy = StepResult.busy(serverOthers, serverUse.stealPercent(), neighbourCpu)
-                || StepResult.busy(generatorOthers, generatorUse.stealPercent(), neighbourShared ? neighbourCpu : 0);
+        boolean busy = StepResult.busy(serverOthers, serverUse.stealPercent(), known)
+                || StepResult.busy(generatorOthers, generatorUse.stealPercent(), shared ? known : 0);
         boolean generatorSaturated = generatorCpu > 0.85 * o.generatorCapacityPercent();
 
         long sent = metrics.packetsSent.sumThenReset();
@@ -376,7 +391,7 @@ final class LoadRunner implements AutoCloseable {
                 metrics.plisSent.sumThenReset(), metrics.transportCcSent.sumThenReset(),
                 metrics.recovered.sumThenReset(), metrics.plisReceived.sumThenReset(), cpu, rss, cpu / target,
                 generatorCpu, generatorSaturated, serverOthers, generatorOthers, serverUse.stealPercent(),
-                generatorUse.stealPercent(), neighbourCpu, serverCpuSeconds, received + impairedReceived,
+                generatorUse.stealPercent(), neighbourCpu, otherServerCpu, serverCpuSeconds, received + impairedReceived,
                 StepResult.microsPerPacket(serverCpuSeconds, received + impairedReceived), busy, repeat,
                 failure == null, failure == null ? "" : failure);
     }

@@ -409,6 +409,13 @@ public final class LoadTestMain {
                 options.put("janus", janus.options());
             }
             boolean alternate = runners.size() > 1;
+            if (alternate) {
+                // each server idles while the other is under test: its CPU in those windows is reported
+                long ours = options.get("consultbridge").serverPid();
+                long janus = options.get("janus").serverPid();
+                runners.get("consultbridge").otherServer(janus);
+                runners.get("janus").otherServer(ours);
+            }
             for (Map.Entry<String, LoadRunner> e : runners.entrySet()) {
                 if (alternate) {
                     e.getValue().label(e.getKey());
@@ -461,7 +468,8 @@ public final class LoadTestMain {
             }
             if (r.steps().stream().anyMatch(StepResult::machineBusy)) {
                 System.out.println("  WARNING: other processes or steal took the cores at some step (over 20 % of a core"
-                        + (o.noisyNeighbourPercent() > 0 ? " besides the noisy neighbour" : "") + "): re-run on a quiet "
+                        + (o.noisyNeighbourPercent() > 0 || runs.size() > 1 ? " besides what the tool started" : "")
+                        + "): re-run on a quiet "
                         + "machine for the server's capacity.");
             }
             if (r.steps().stream().anyMatch(StepResult::generatorSaturated)) {

@@ -31,12 +31,23 @@ final class Report {
         }
     }
 
+    /** The machine's cores (/proc/stat), not this JVM's: pinned to the generator's core, the JVM sees only those. */
+    static int machineCores() {
+        try (var lines = Files.lines(Path.of("/proc/stat"))) {
+            int n = (int) lines.filter(l -> l.length() > 3 && l.startsWith("cpu") && Character.isDigit(l.charAt(3)))
+                    .count();
+            return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+        } catch (IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
     static void write(Path dir, List<Run> runs) throws IOException {
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("generatedAt", Instant.now().toString());
-        root.put("cores", Runtime.getRuntime().availableProcessors());
+        root.put("cores", machineCores());
         var arr = root.putArray("runs");
         for (Run r : runs) {
             ObjectNode n = arr.addObject();
@@ -110,21 +121,25 @@ final class Report {
         sb.append("\nEvery step").append(runs.size() > 1 ? ", in the order they ran (the targets took turns at each "
                 + "level, only the one under test carrying load)" : "").append(":\n\n");
         sb.append("| server | consultations | try | forwarded pkt/s | server CPU % | server CPU µs / forwarded packet "
-                + "| steal % server / generator cores | others % server / generator cores | noisy neighbour CPU % "
-                + "| p99 latency ms | loss % | objectives |\n");
-        sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+                + "| steal % server / generator cores | others % server / generator cores | idle other server CPU % "
+                + "| noisy neighbour CPU % | p99 latency ms | loss % | objectives |\n");
+        sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         for (Ordered o : inOrder(runs)) {
             StepResult s = o.step();
             sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %.0f | %.0f | %.1f | %.0f / %.0f | %.0f / %.0f "
-                            + "| %s | %.1f | %.3f | %s |%n",
+                            + "| %s | %s | %.1f | %.3f | %s |%n",
                     serverName(o.target()), s.consultations(), s.repeat() ? "repeat" : "1st", s.receivedPps(),
                     s.serverCpuPercent(), s.cpuMicrosPerPacket(), s.serverCoresStealPercent(),
                     s.generatorCoresStealPercent(), s.serverCoresOthersPercent(), s.generatorCoresOthersPercent(),
-                    Double.isNaN(s.neighbourCpuPercent()) ? "-" : String.format(Locale.ROOT, "%.0f",
-                            s.neighbourCpuPercent()), s.latencyP99Ms(), s.lossPercent(),
+                    orDash(s.otherServerCpuPercent(), "%.1f"), orDash(s.neighbourCpuPercent(), "%.0f"),
+                    s.latencyP99Ms(), s.lossPercent(),
                     s.sloMet() ? "met" : "missed: " + s.sloFailure() + (o.repeated() ? " (repeated)" : "")));
         }
         return sb.toString();
+    }
+
+    private static String orDash(double d, String format) {
+        return Double.isNaN(d) ? "-" : String.format(Locale.ROOT, format, d);
     }
 
     private static String serverName(String target) {
@@ -176,14 +191,15 @@ final class Report {
                 .append("collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}.miss{color:#b00}")
                 .append("svg{border:1px solid #ddd;margin:.5rem 1rem .5rem 0}</style></head><body>");
         sb.append("<h1>Load test</h1><p>").append(Instant.now()).append(", ")
-                .append(Runtime.getRuntime().availableProcessors()).append(" cores. ")
+                .append(machineCores()).append(" cores. ")
                 .append(runs.isEmpty() ? "" : escape(runs.get(0).options().pinning().toString()))
                 .append(". Server CPU is in percent of one core; the generator's CPU is in percent of one core too, "
                         + "a share of its cores above 85 % (marked) means the generator, not the server, was the limit. \"Others\" is "
-                        + "what other processes (and the hypervisor, as steal) took of the server's and the generator's "
-                        + "cores, from /proc/stat: above 20 % of a core (marked) the machine was busy and the step does not "
-                        + "show the server's capacity. Steal is what the hypervisor gave to other guests while these "
-                        + "cores wanted to run. \"µs / pkt\" is the server's CPU time in the window divided by the "
+                        + "what other processes took of the server's and the generator's cores, \"steal\" what the "
+                        + "hypervisor gave to other guests while these cores wanted to run, both from /proc/stat; others "
+                        + "include what the tool started on purpose (the idle other server of a comparison, a noisy "
+                        + "neighbour: each measured in its own column). Above 20 % of a core besides those (marked) the "
+                        + "machine was busy and the step does not show the server's capacity. \"µs / pkt\" is the server's CPU time in the window divided by the "
                         + "packets it forwarded to our receivers in the window.</p>");
         if (runs.size() > 1) {
             sb.append("<p>The targets took turns step by step (").append(escape(String.join(", then ",
@@ -226,7 +242,8 @@ final class Report {
                     .append("<th>server CPU %</th><th>server CPU µs / forwarded pkt</th><th>CPU % / consultation</th>")
                     .append("<th>RSS MiB</th><th>generator CPU %</th>")
                     .append("<th>steal on the cores % server / generator</th>")
-                    .append("<th>others on the cores % server / generator</th><th>noisy neighbour CPU %</th>")
+                    .append("<th>others on the cores % server / generator</th><th>idle other server CPU %</th>")
+                    .append("<th>noisy neighbour CPU %</th>")
                     .append("<th>objectives</th></tr>");
             for (int i = 0; i < r.steps().size(); i++) {
                 StepResult s = r.steps().get(i);
@@ -234,7 +251,7 @@ final class Report {
                 sb.append(String.format(Locale.ROOT, "<tr%s><td>%d</td><td>%s</td><td>%d/%d</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>"
                                 + "<td>%.1f</td><td>%.1f</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%s</td>"
                                 + "<td>%d / %d / %d</td><td>%d</td><td>%.0f</td><td>%.1f</td><td>%.2f</td><td>%.0f</td><td%s>%.0f</td>"
-                                + "<td%s>%.0f / %.0f</td><td%s>%.0f / %.0f</td><td>%s</td><td>%s</td></tr>",
+                                + "<td%s>%.0f / %.0f</td><td%s>%.0f / %.0f</td><td>%s</td><td>%s</td><td>%s</td></tr>",
                         s.sloMet() ? "" : " class=\"miss\"", s.consultations(), s.repeat() ? "repeat" : "1st",
                         s.joined(), s.participants(),
                         s.sentPps(), s.receivedPps(), s.lossPercent(), s.latencyP50Ms(), s.latencyP99Ms(), s.joinP50Ms(),
@@ -246,8 +263,7 @@ final class Report {
                         s.machineBusy() ? " class=\"miss\"" : "", s.serverCoresStealPercent(),
                         s.generatorCoresStealPercent(), s.machineBusy() ? " class=\"miss\"" : "",
                         s.serverCoresOthersPercent(), s.generatorCoresOthersPercent(),
-                        Double.isNaN(s.neighbourCpuPercent()) ? "" : String.format(Locale.ROOT, "%.0f",
-                                s.neighbourCpuPercent()),
+                        orDash(s.otherServerCpuPercent(), "%.1f"), orDash(s.neighbourCpuPercent(), "%.0f"),
                         s.sloMet() ? "met" : escape("missed: " + s.sloFailure()) + (repeated ? " (repeated)" : "")));
             }
             sb.append("</table>");

@@ -17,6 +17,7 @@ record StepResult(int consultations, int participants, int joined, double second
                   double serverRssMb, double cpuPercentPerConsultation, double generatorCpuPercent,
                   boolean generatorSaturated, double serverCoresOthersPercent, double generatorCoresOthersPercent,
                   double serverCoresStealPercent, double generatorCoresStealPercent, double neighbourCpuPercent,
+                  double otherServerCpuPercent,
                   double serverCpuSeconds, long forwardedPackets, double cpuMicrosPerPacket, boolean machineBusy,
                   boolean repeat, boolean sloMet, String sloFailure) {
 
@@ -35,12 +36,13 @@ record StepResult(int consultations, int participants, int joined, double second
     }
 
     /**
-     * Whether other processes (beyond a noisy neighbour we started on purpose) and the hypervisor's steal took more
-     * than {@link #BUSY_PERCENT} % of a core from the server's or the generator's cores on average: the step then
-     * measured a busy machine, not the server. NaN figures (nothing known) are not busy.
+     * Whether other processes (beyond those we started on purpose and measure apart: a noisy neighbour, the idle
+     * other server of a comparison) and the hypervisor's steal took more than {@link #BUSY_PERCENT} % of a core from
+     * the server's or the generator's cores on average: the step then measured a busy machine, not the server. NaN
+     * figures (nothing known) are not busy.
      */
-    static boolean busy(double othersPercent, double stealPercent, double neighbourPercent) {
-        double others = Math.max(0, nan0(othersPercent) - nan0(neighbourPercent));
+    static boolean busy(double othersPercent, double stealPercent, double knownPercent) {
+        double others = Math.max(0, nan0(othersPercent) - nan0(knownPercent));
         return others + nan0(stealPercent) > BUSY_PERCENT;
     }
 

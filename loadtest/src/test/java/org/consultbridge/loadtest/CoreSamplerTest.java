@@ -27,6 +27,19 @@ class CoreSamplerTest {
     }
 
     @Test
+    void stealApart() {
+        assertThat(CoreSampler.stealTicks(STAT, Set.of(0))).isEqualTo(3);
+        assertThat(CoreSampler.stealTicks(STAT, Set.of(1))).isEqualTo(4);
+        assertThat(CoreSampler.stealTicks(STAT, null)).isEqualTo(7);
+        assertThat(CoreSampler.stealTicks(List.of("cpu0 1 2 3 4"), null)).as("an old kernel: no steal field")
+                .isZero();
+        CoreSampler cores = new CoreSampler(Set.of(0));
+        assertThat(cores.sample().stealPercent()).as("first call").isNaN();
+        CoreSampler.Usage u = cores.sample();
+        assertThat(u.stealPercent()).isGreaterThanOrEqualTo(0).isLessThanOrEqualTo(u.busyPercent());
+    }
+
+    @Test
     void aSpinningThreadShowsAsABusyCore() throws Exception {
         CoreSampler machine = new CoreSampler(null);
         assertThat(machine.busyPercent()).isNaN();

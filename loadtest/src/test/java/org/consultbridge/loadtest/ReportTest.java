@@ -18,7 +18,7 @@ class ReportTest {
                                    double others, double neighbour, boolean repeat, boolean met) {
         return new StepResult(consultations, 2 * consultations, 2 * consultations, 8, pps, pps, met ? 0 : 2, 1, 5, 9,
                 100, 200, 300, 400, 0, 0, 0, Map.of(), 0, Map.of(), Map.of(), -1, -1, 90, 0, 0, 0, 0, 0, cpuPercent,
-                120, cpuPercent / consultations, 30, false, others, 1, steal, 0.5, neighbour, cpuPercent / 100 * 8,
+                120, cpuPercent / consultations, 30, false, others, 1, steal, 0.5, neighbour, 0.4, cpuPercent / 100 * 8,
                 (long) (pps * 8), micros, false, repeat, met, met ? "" : "loss 2.000% > 0.500%");
     }
 
@@ -44,7 +44,7 @@ class ReportTest {
         List<String> rows = md.lines().filter(l -> l.matches("\\| (ConsultBridge|Janus 1.1.2 VideoRoom) \\| \\d+ \\| "
                 + "(1st|repeat) .*")).toList();
         assertThat(rows).hasSize(5);
-        assertThat(rows.get(0)).startsWith("| ConsultBridge | 10 | 1st | 4000 | 20 | 6.3 | 0 / 1 | 21 / 1 | 20 |");
+        assertThat(rows.get(0)).startsWith("| ConsultBridge | 10 | 1st | 4000 | 20 | 6.3 | 0 / 1 | 21 / 1 | 0.4 | 20 |");
         assertThat(rows.get(1)).startsWith("| Janus 1.1.2 VideoRoom | 10 | 1st |");
         assertThat(rows.get(2)).startsWith("| ConsultBridge | 20 | 1st |");
         assertThat(rows.get(3)).startsWith("| Janus 1.1.2 VideoRoom | 20 | 1st |").endsWith("(repeated) |");
@@ -52,11 +52,12 @@ class ReportTest {
 
         String html = Files.readString(dir.resolve("report.html"));
         assertThat(html).contains("server CPU µs / forwarded pkt").contains("steal on the cores")
-                .contains("noisy neighbour CPU %").contains("took turns step by step").contains("<td>repeat</td>")
+                .contains("noisy neighbour CPU %").contains("idle other server CPU %").contains("took turns step by step")
+                .contains("<td>repeat</td>")
                 .contains("(repeated)");
         String json = Files.readString(dir.resolve("result.json"));
         assertThat(json).contains("\"cpuMicrosPerPacket\" : 6.25").contains("\"serverCoresStealPercent\"")
                 .contains("\"repeat\" : true").contains("\"noisyNeighbourPercent\" : 20")
-                .contains("\"alternatingWith\" : \"janus\"");
+                .contains("\"alternatingWith\" : \"janus\"").contains("\"otherServerCpuPercent\" : 0.4");
     }
 }

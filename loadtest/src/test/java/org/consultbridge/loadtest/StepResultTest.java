@@ -27,7 +27,8 @@ class StepResultTest {
         assertThat(StepResult.busy(25, 0, Double.NaN)).isTrue();
         assertThat(StepResult.busy(10, 15, Double.NaN)).as("steal counts").isTrue();
         assertThat(StepResult.busy(Double.NaN, Double.NaN, Double.NaN)).as("nothing known").isFalse();
-        // a 20 % neighbour on the server's core is on purpose: only what is beyond it makes the machine busy
+        // a 20 % neighbour on the server's core (or an idle other server) is on purpose: only what is beyond it makes
+        // the machine busy
         assertThat(StepResult.busy(24, 1, 20)).isFalse();
         assertThat(StepResult.busy(45, 0, 20)).isTrue();
     }
