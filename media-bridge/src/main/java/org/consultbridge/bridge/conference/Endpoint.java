@@ -56,6 +56,10 @@ final class Endpoint implements BridgeEndpoint {
     private static final int REWRITE_HEADROOM = 64;
 
     private final SfuBridge bridge;
+    /** What the packet path needs from the worker, passed in: where packets go out, drop counters, buffers. */
+    private final PacketWriter writer;
+    private final DropCounters drops;
+    private final io.netty.buffer.ByteBufAllocator alloc;
     final Conference conference;
     private final String id;
     private final EndpointListener listener;
@@ -103,8 +107,12 @@ final class Endpoint implements BridgeEndpoint {
     /** Frame rate or resolution first for the main video; see {@link #setVideoPreference}. */
     private VideoPreference videoPreference = VideoPreference.BALANCED;
 
-    Endpoint(SfuBridge bridge, Conference conference, String id, EndpointListener listener) {
+    Endpoint(SfuBridge bridge, PacketWriter writer, DropCounters drops, Conference conference, String id,
+             EndpointListener listener) {
         this.bridge = bridge;
+        this.writer = writer;
+        this.drops = drops;
+        this.alloc = bridge.allocator();
         this.conference = conference;
         this.id = id;
         this.listener = listener;
@@ -357,7 +365,7 @@ final class Endpoint implements BridgeEndpoint {
         if (s == null) {
             s = learnSsrc(pkt, ssrc);
             if (s == null) {
-                bridge.drop(DropReason.UNKNOWN_SSRC);
+                drops.drop(DropReason.UNKNOWN_SSRC);
                 return;
             }
         }
@@ -368,12 +376,12 @@ final class Endpoint implements BridgeEndpoint {
         int pt = RtpPacket.payloadType(pkt);
         int canonicalPt = s.producer.canonicalPt[pt];
         if (canonicalPt < 0) {
-            bridge.drop(canonicalPt == Producer.PT_RTX ? DropReason.RTX_NOT_FORWARDED : DropReason.UNKNOWN_PAYLOAD_TYPE);
+            drops.drop(canonicalPt == Producer.PT_RTX ? DropReason.RTX_NOT_FORWARDED : DropReason.UNKNOWN_PAYLOAD_TYPE);
             return;
         }
         if (canonicalPt == MediaCapabilities.PT_RED && RedPayload.primaryOffset(pkt, RtpPacket.payloadOffset(pkt),
                 RtpPacket.payloadLength(pkt), s.producer.opusPt) < 0) {
-            bridge.drop(DropReason.RED_MALFORMED); // checked once here, so consumers can rewrite it blindly
+            drops.drop(DropReason.RED_MALFORMED); // checked once here, so consumers can rewrite it blindly
             return;
         }
         onMedia(from, s, pkt, pt, canonicalPt, nowNanos, false);
@@ -385,7 +393,7 @@ final class Endpoint implements BridgeEndpoint {
         int seq = RtpPacket.sequenceNumber(pkt);
         if (p.video) {
             if (s.cache.contains(seq)) {
-                bridge.drop(DropReason.DUPLICATE);
+                drops.drop(DropReason.DUPLICATE);
                 return;
             }
             if (!repaired) {
@@ -393,7 +401,7 @@ final class Endpoint implements BridgeEndpoint {
             } else if (s.highestSeq >= 0 && ((s.highestSeq - seq) & 0xFFFF) >= RetransmissionCache.SIZE / 2
                     && ((s.highestSeq - seq) & 0xFFFF) < 0x8000) {
                 // older than the cache can tell: it may have been forwarded already, and is useless by now
-                bridge.drop(DropReason.RTX_LATE);
+                drops.drop(DropReason.RTX_LATE);
                 return;
             }
         }
@@ -438,17 +446,17 @@ final class Endpoint implements BridgeEndpoint {
         int payloadOffset = RtpPacket.payloadOffset(rtx);
         int payloadLength = RtpPacket.payloadLength(rtx);
         if (payloadLength <= 2) {
-            bridge.drop(DropReason.RTX_PADDING);
+            drops.drop(DropReason.RTX_PADDING);
             return;
         }
         int apt = p.aptByPt[RtpPacket.payloadType(rtx)];
         if (apt < 0 || p.canonicalPt[apt] < 0 || s.ssrc == 0) {
-            bridge.drop(DropReason.RTX_NOT_FORWARDED);
+            drops.drop(DropReason.RTX_NOT_FORWARDED);
             return;
         }
         int headerLength = payloadOffset - rtx.readerIndex();
         int tail = rtx.writerIndex() - payloadOffset - 2;
-        ByteBuf original = bridge.allocate(headerLength + tail);
+        ByteBuf original = alloc.heapBuffer(headerLength + tail);
         try {
             original.writeBytes(rtx, rtx.readerIndex(), headerLength);
             original.writeBytes(rtx, payloadOffset + 2, tail);
@@ -481,9 +489,9 @@ final class Endpoint implements BridgeEndpoint {
             for (int i = 0; i < missing; i++) {
                 lost[i] = (s.highestSeq + 1 + i) & 0xFFFF;
             }
-            ByteBuf nack = bridge.allocate(12 + 4 * missing + SrtpTransformer.MAX_TRAILER);
+            ByteBuf nack = alloc.heapBuffer(12 + 4 * missing + SrtpTransformer.MAX_TRAILER);
             RtcpWriter.writeNack(nack, publish.rtcpSsrc, s.ssrc, lost, missing);
-            bridge.sendRtcp(publish, nack);
+            writer.sendRtcp(publish, nack);
             s.nacksSent++;
         }
         s.highestSeq = seq;
@@ -572,7 +580,7 @@ final class Endpoint implements BridgeEndpoint {
         }
         int outSeq = c.outSeq(RtpPacket.sequenceNumber(pkt));
         long outTs = c.outTimestamp(RtpPacket.timestamp(pkt));
-        ByteBuf out = bridge.allocate(pkt.readableBytes() + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
+        ByteBuf out = alloc.heapBuffer(pkt.readableBytes() + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
         Endpoint to = c.subscriber;
         int twccId = to.subscribeTwccId;
         int transportSeq = to.twccSeqOut;
@@ -597,7 +605,7 @@ final class Endpoint implements BridgeEndpoint {
         c.octetsSent += written - RtpPacket.headerLength(out);
         t.rtpPacketsOut++;
         t.rtpBytesOut += written;
-        bridge.sendRtp(t, out);
+        writer.sendRtp(t, out);
         return true;
     }
 
@@ -616,7 +624,7 @@ final class Endpoint implements BridgeEndpoint {
                 case 205 -> {
                     if (RtcpPacket.fmt(pkt, off) == TransportCcFeedback.FMT) {
                         if (from == subscribe && subscribeTwccId != 0 && !bwe.onFeedback(pkt, off, nowNanos)) {
-                            bridge.drop(DropReason.TRANSPORT_CC_REJECTED);
+                            drops.drop(DropReason.TRANSPORT_CC_REJECTED);
                         }
                     } else {
                         onTransportFeedback(pkt, off, nowNanos);
@@ -643,10 +651,10 @@ final class Endpoint implements BridgeEndpoint {
             // Each receiver gets the SR of the layer it receives, in its own (offset) timestamp space.
             for (Consumer c : s.producer.consumerArray) {
                 if (c.negotiated && c.currentStream() == s && c.subscriber.subscribe.canSend()) {
-                    ByteBuf sr = bridge.allocate(64 + SrtpTransformer.MAX_TRAILER);
+                    ByteBuf sr = alloc.heapBuffer(64 + SrtpTransformer.MAX_TRAILER);
                     RtcpWriter.writeSenderReport(sr, c.ssrc, ntpNow, (rtpTs + c.tsOffset) & 0xFFFF_FFFFL,
                             c.packetsSent, c.octetsSent);
-                    bridge.sendRtcp(c.subscriber.subscribe, sr);
+                    writer.sendRtcp(c.subscriber.subscribe, sr);
                 }
             }
         }
@@ -687,7 +695,7 @@ final class Endpoint implements BridgeEndpoint {
                     c.requestKeyframe(nowNanos);
                 }
             } else {
-                bridge.drop(DropReason.FEEDBACK_UNKNOWN_SSRC);
+                drops.drop(DropReason.FEEDBACK_UNKNOWN_SSRC);
             }
         } else if (fmt == 4) { // FIR, RFC 5104 §4.3.1: the media SSRC field is unused, targets are in the FCI
             int n = RtcpPacket.firEntries(pkt, off);
@@ -710,7 +718,7 @@ final class Endpoint implements BridgeEndpoint {
         }
         Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(pkt, off));
         if (c == null) {
-            bridge.drop(DropReason.FEEDBACK_UNKNOWN_SSRC);
+            drops.drop(DropReason.FEEDBACK_UNKNOWN_SSRC);
             return;
         }
         if (!c.producer.video || c.rtxSsrc == 0 || !c.negotiated) {
@@ -749,7 +757,7 @@ final class Endpoint implements BridgeEndpoint {
         }
         ByteBuf cached = s.cache.forResend(inSeq, nowNanos);
         if (cached == null) {
-            bridge.drop(DropReason.NACK_UNANSWERED);
+            drops.drop(DropReason.NACK_UNANSWERED);
             return;
         }
         // RFC 4585 §3.4 wants feedback rate-limited; a receiver's NACKs could still ask for far more than its link
@@ -760,7 +768,7 @@ final class Endpoint implements BridgeEndpoint {
             rtxBudgetNanos = nowNanos;
         }
         if (rtxBudget <= 0) {
-            bridge.drop(DropReason.NACK_RATE_LIMITED);
+            drops.drop(DropReason.NACK_RATE_LIMITED);
             return;
         }
         rtxBudget--;
@@ -770,7 +778,7 @@ final class Endpoint implements BridgeEndpoint {
         if (rtxPt < 0 || !c.acceptedPt[rtxPt]) {
             return;
         }
-        ByteBuf out = bridge.allocate(cached.readableBytes() + 2 + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
+        ByteBuf out = alloc.heapBuffer(cached.readableBytes() + 2 + REWRITE_HEADROOM + SrtpTransformer.MAX_TRAILER);
         int transportSeq = twccSeqOut;
         int written = RtpRewriter.copyRewritten(cached, out, rtxPt, c.rtxSeq,
                 c.outTimestamp(RtpPacket.timestamp(cached)), c.rtxSsrc, c.extensionIdMap,
@@ -790,7 +798,7 @@ final class Endpoint implements BridgeEndpoint {
         out.setBytes(payloadOffset + 2, out, payloadOffset, end - payloadOffset);
         out.setShort(payloadOffset, seq);
         c.retransmissionsSent++;
-        bridge.sendRtp(t, out);
+        writer.sendRtp(t, out);
     }
 
     /**
@@ -813,10 +821,10 @@ final class Endpoint implements BridgeEndpoint {
                     break;
                 }
             }
-            ByteBuf fb = bridge.allocate(1500);
+            ByteBuf fb = alloc.heapBuffer(1500);
             int n = twccIn.writeFeedback(fb, publish.rtcpSsrc, mediaSsrc, nowNanos);
             if (n > 0 && publish.canSend()) { // while consent is expired: built, then counted and dropped
-                bridge.sendRtcp(publish, fb);
+                writer.sendRtcp(publish, fb);
             } else {
                 fb.release();
             }
@@ -850,7 +858,7 @@ final class Endpoint implements BridgeEndpoint {
         }
         bwe.startProbeCluster();
         for (int i = 0; i < packets; i++) {
-            ByteBuf out = bridge.allocate(12 + 8 + PROBE_PACKET_PAYLOAD + SrtpTransformer.MAX_TRAILER);
+            ByteBuf out = alloc.heapBuffer(12 + 8 + PROBE_PACKET_PAYLOAD + SrtpTransformer.MAX_TRAILER);
             out.writeByte(0xB0); // V=2, P=1, X=1
             out.writeByte(MediaCapabilities.PT_VP8_RTX);
             out.writeShort(carrier.rtxSeq);
@@ -866,7 +874,7 @@ final class Endpoint implements BridgeEndpoint {
             int size = out.readableBytes();
             bwe.onPacketSent(transportSeq, size + SRTP_OVERHEAD, nowNanos, true);
             probesSent++;
-            bridge.sendRtp(subscribe, out);
+            writer.sendRtp(subscribe, out);
         }
     }
 
@@ -885,9 +893,9 @@ final class Endpoint implements BridgeEndpoint {
         if (!publish.canSend()) {
             return;
         }
-        ByteBuf pli = bridge.allocate(32 + SrtpTransformer.MAX_TRAILER);
+        ByteBuf pli = alloc.heapBuffer(32 + SrtpTransformer.MAX_TRAILER);
         RtcpWriter.writePli(pli, publish.rtcpSsrc, s.ssrc);
-        bridge.sendRtcp(publish, pli);
+        writer.sendRtcp(publish, pli);
     }
 
     /** Periodic (about once a second): receiver reports for every incoming stream (RFC 3550 §6.4.2). */
@@ -907,7 +915,7 @@ final class Endpoint implements BridgeEndpoint {
             return;
         }
         count = Math.min(count, 31);
-        ByteBuf rr = bridge.allocate(8 + 24 * count + SrtpTransformer.MAX_TRAILER);
+        ByteBuf rr = alloc.heapBuffer(8 + 24 * count + SrtpTransformer.MAX_TRAILER);
         RtcpWriter.writeReceiverReport(rr, publish.rtcpSsrc, count);
         int written = 0;
         for (Producer p : producersByMid.values()) {
@@ -923,7 +931,7 @@ final class Endpoint implements BridgeEndpoint {
                 written++;
             }
         }
-        bridge.sendRtcp(publish, rr);
+        writer.sendRtcp(publish, rr);
     }
 
     /**

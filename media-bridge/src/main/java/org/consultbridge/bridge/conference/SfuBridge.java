@@ -184,7 +184,7 @@ public final class SfuBridge implements MediaBridge {
                 existing.onClose(); // the same participant again (a reconnect): the old presence goes
                 conference = conferences.computeIfAbsent(conferenceId, Conference::new);
             }
-            Endpoint endpoint = new Endpoint(this, conference, endpointId, listener);
+            Endpoint endpoint = new Endpoint(this, writer, drops, conference, endpointId, listener);
             conference.add(endpoint);
             endpointCount++;
             return endpoint;
@@ -391,10 +391,6 @@ public final class SfuBridge implements MediaBridge {
 
     ByteBufAllocator allocator() {
         return alloc;
-    }
-
-    ByteBuf allocate(int capacity) {
-        return alloc.heapBuffer(capacity);
     }
 
     /** Encrypts and queues an RTP packet; takes ownership of {@code pkt}. Flushed once per read batch or tick. */
