@@ -368,6 +368,7 @@ public final class LoadTestMain {
                     command.addAll(ServerJvm.options(cli.out().toAbsolutePath()));
                     command.addAll(List.of("-jar", cli.startServer()));
                     ProcessBuilder pb = new ProcessBuilder(cli.pinning().serverCommand(command));
+                    pb.environment().putAll(ServerJvm.environment());
                     pb.environment().putAll(Map.of("CB_TOKEN_SECRET", secret, "CB_HTTP_HOST", "127.0.0.1",
                             "CB_HTTP_PORT", String.valueOf(http), "CB_BRIDGE_BIND_ADDRESS", "127.0.0.1",
                             "CB_BRIDGE_UDP_PORT", String.valueOf(udp), "CB_BRIDGE_TCP_PORT", String.valueOf(freePort()),

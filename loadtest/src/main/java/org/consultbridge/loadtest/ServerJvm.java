@@ -23,6 +23,11 @@ final class ServerJvm {
             "-XX:MaxDirectMemorySize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-Xss512k",
             "--enable-native-access=ALL-UNNAMED");
 
+    /** glibc's malloc arenas capped as in {@code ./consultbridge run}: the JVM's threads would each get one. */
+    static java.util.Map<String, String> environment() {
+        return java.util.Map.of("MALLOC_ARENA_MAX", System.getenv().getOrDefault("MALLOC_ARENA_MAX", "2"));
+    }
+
     static List<String> options(Path out) throws java.io.IOException {
         java.nio.file.Files.createDirectories(out); // the JVM does not create the GC log's folder
         String override = System.getenv("CB_SERVER_JVM_OPTS");
