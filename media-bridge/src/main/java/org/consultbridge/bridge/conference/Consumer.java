@@ -94,12 +94,34 @@ final class Consumer {
         return currentLayer >= 0 ? producer.streams[currentLayer] : null;
     }
 
-    /** Asks for a keyframe of the layer this receiver gets, or is about to get. */
+    /** Asks for a keyframe of the layer this receiver gets, or is about to start on ({@link #startLayer}). */
     void requestKeyframe(long nowNanos) {
-        int layer = currentLayer >= 0 ? currentLayer : targetLayer;
+        int layer = currentLayer >= 0 ? currentLayer : startLayer(nowNanos);
         if (layer >= 0 && layer < producer.streams.length) {
             producer.streams[layer].requestKeyframe(nowNanos);
         }
+    }
+
+    /**
+     * The layer video to this receiver starts on: the target, unless the target is not flowing while a lower layer
+     * is, then the highest flowing layer below it. A browser's simulcast starts with its lower layers only (its
+     * bandwidth estimate starts at about 300 kbit/s, which does not reach the top layer's minimum), while a new
+     * consumer's target is the top layer until the allocator's next run (every 250 ms) finds what flows: waiting for
+     * it, with no keyframe asked of any layer that flows, delayed the receiver's first frame by up to that long. Once
+     * started, layers change only to the allocator's target (a switch up needs the target's keyframe, asked for in
+     * {@link #admit}). Allocation-free.
+     */
+    int startLayer(long nowNanos) {
+        int target = targetLayer;
+        if (target <= 0 || target >= producer.streams.length || producer.streams[target].active(nowNanos)) {
+            return target;
+        }
+        for (int l = target - 1; l >= 0; l--) {
+            if (producer.streams[l].active(nowNanos)) {
+                return l;
+            }
+        }
+        return target;
     }
 
     /** Whether a PLI/FIR from this consumer's receiver is passed on to the publisher (see the throttle). */
@@ -109,13 +131,18 @@ final class Consumer {
 
     /**
      * Whether a packet of video stream {@code s} goes to this receiver: one of the layer it receives, or the target
-     * layer's keyframe, which switches to that layer ({@link #switchTo}). A packet of the target layer that is no
-     * keyframe asks for one (PLI, throttled per stream); packets of the current layer older than the keyframe the
-     * switch happened on are dropped. Event loop only; allocation-free.
+     * layer's keyframe, which switches to that layer ({@link #switchTo}); before the first keyframe also that of the
+     * layer to start on ({@link #startLayer}, asked for by {@link #requestKeyframe}). A packet of the target layer
+     * that is no keyframe asks for one (PLI, throttled per stream); packets of the current layer older than the
+     * keyframe the switch happened on are dropped. Event loop only; allocation-free.
      */
     boolean admit(InboundStream s, ByteBuf pkt, boolean vp8, boolean keyframe, long nowNanos) {
         if (s.layer != currentLayer) {
             if (s.layer != targetLayer) {
+                if (currentLayer < 0 && keyframe && s.layer == startLayer(nowNanos)) {
+                    switchTo(s, pkt, vp8, nowNanos); // the first frame, from the layer that flows
+                    return true;
+                }
                 return false;
             }
             if (!keyframe) {

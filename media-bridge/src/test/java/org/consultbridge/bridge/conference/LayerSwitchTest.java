@@ -121,6 +121,34 @@ class LayerSwitchTest {
         assertThat(forward(2, vp8(502, 15000, 42, 9, false))).isEqualTo(new Out(502, 15000, 42, 9));
     }
 
+    /**
+     * Join time (a browser publisher): its simulcast starts without the top layer, which the new consumer targets
+     * until the allocator runs. The first frame comes from the highest layer that flows, its keyframe asked for at
+     * once; the switch up follows the allocator (here: the top layer starts flowing and is the target).
+     */
+    @Test
+    void beforeTheTopLayerFlowsTheReceiverStartsOnTheHighestLayerThatDoes() {
+        producer.streams[0].onPacket(1000, true, now);
+        producer.streams[1].onPacket(1000, true, now);
+        assertThat(c.targetLayer).isEqualTo(2);
+        c.requestKeyframe(now); // what the subscribe transport's connection does
+        assertThat(pli(1)).as("asked of a layer that flows").isEqualTo(1);
+        assertThat(pli(2)).isZero();
+        assertThat(forward(0, vp8(100, 1000, 10, 3, true))).as("not the lowest: the highest that flows").isNull();
+        assertThat(forward(1, vp8(299, 2000, 19, 3, false))).as("a delta frame cannot start a decoder").isNull();
+        Out first = forward(1, vp8(300, 5000, 20, 4, true));
+        assertThat(first).isEqualTo(new Out(300, 5000, 20, 4));
+        assertThat(c.currentLayer).isEqualTo(1);
+        assertThat(forward(1, vp8(301, 8000, 21, 5, false))).isNotNull();
+
+        now += FRAME_NANOS;
+        producer.streams[2].onPacket(1000, true, now); // the top layer starts
+        assertThat(forward(2, vp8(900, 20_000, 70, 9, false))).as("a switch still needs its keyframe").isNull();
+        Out up = forward(2, vp8(901, 23_000, 71, 10, true));
+        assertThat(up.seq()).isEqualTo(302);
+        assertThat(c.currentLayer).isEqualTo(2);
+    }
+
     @Test
     void aSwitchWaitsForTheNewLayersKeyframeAndContinuesEveryCounter() {
         c.targetLayer = 2;
