@@ -101,6 +101,9 @@ final class Transport {
         this.localPwdBytes = localPwd.getBytes(StandardCharsets.UTF_8);
         this.rtcpSsrc = randomSsrc();
         this.consent = new ConsentFreshness(bridge.consentTimeoutNanos());
+        // the first transport of the process at the latest: compiled handshakes for the joins that follow (a no-op
+        // once started; the bridge's start is the better place, before anybody joins)
+        DtlsSession.warmUpInBackground();
     }
 
     static String randomIceString(int length) {

@@ -229,6 +229,12 @@ class DtlsSessionTest {
         assertThat(DtlsSession.serverRetransmitMillis(5000)).isEqualTo(DtlsSession.MAX_SERVER_RESEND_MILLIS);
     }
 
+    /** The start-up warm-up completes real handshakes (both roles, fingerprints checked) on its own threads. */
+    @Test
+    void warmUpCompletesItsHandshakes() {
+        assertThat(DtlsSession.warmUp(3)).isEqualTo(3);
+    }
+
     @Test
     void silentPeerFailsTheHandshakeInsteadOfHanging() {
         Outcome c = new Outcome();
