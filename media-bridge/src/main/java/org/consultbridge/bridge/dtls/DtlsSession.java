@@ -242,7 +242,13 @@ public final class DtlsSession {
         start(Thread.ofVirtual().name("dtls-" + role.name().toLowerCase(Locale.ROOT)).factory());
     }
 
-    private void start(ThreadFactory threads) {
+    /**
+     * Starts the handshake on a thread of {@code threads} (which runs the session until it closes). The bridge's
+     * sessions run on virtual threads ({@link #start()}); a load generator simulating many browsers on one core
+     * gives each its own platform thread, as browsers have: on virtual threads they would all share one carrier,
+     * and each simulated browser's handshake step would wait for the others'.
+     */
+    public void start(ThreadFactory threads) {
         // assigned before it runs: the handshake thread recognises itself when it sends (see QueueTransport)
         thread = threads.newThread(this::run);
         thread.start();
