@@ -112,7 +112,11 @@ export class E2ee extends EventTarget {
     this.worker.postMessage({ type: 'setSendKey', keyId: this.sendKeyId, raw: this.sendRaw.slice().buffer });
     await this.updateCode();
     this.setState('on');
-    await this.client.request({ type: 'e2eeKey', publicKey: this.publicKey });
+    // Announced without waiting for the answer: publishing (its ICE and DTLS) need not wait a signalling round
+    // trip. The socket keeps the order, so the server has our key before our offer and before any media key we
+    // send; the client awaits this.announced after publishing, so a refusal still fails the join.
+    this.announced = this.client.request({ type: 'e2eeKey', publicKey: this.publicKey });
+    this.announced.catch(() => { /* awaited (and reported) by the client after publishing */ });
     for (const p of welcome.participants) {
       if (p.e2eePublicKey) this.onPublicKey(p.participantId, p.e2eePublicKey, false);
     }
