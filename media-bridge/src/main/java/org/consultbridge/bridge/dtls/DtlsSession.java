@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.Certificate;
@@ -210,7 +211,7 @@ public final class DtlsSession {
 
     /** Handshakes {@link #warmUpInBackground} runs: most of the compilation happens within the first hundred. */
     static final int WARM_UP_HANDSHAKES = Integer.getInteger("consultbridge.dtls.warm-up-handshakes", 100);
-    private static final java.util.concurrent.atomic.AtomicBoolean WARMING = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final AtomicBoolean WARMING = new AtomicBoolean();
 
     /**
      * {@link #warmUp} of {@link #WARM_UP_HANDSHAKES} on a daemon thread of its own, once per process: the first call
