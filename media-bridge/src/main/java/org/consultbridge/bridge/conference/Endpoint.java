@@ -314,11 +314,21 @@ final class Endpoint implements BridgeEndpoint {
     }
 
     private void renegotiationNeeded() {
-        if (!closed) {
-            // deferred: never call out while a caller of ours is still in the middle of changing state
-            bridge.loop().execute(listener::subscribeRenegotiationNeeded);
+        if (!closed && !renegotiationQueued) {
+            // deferred: never call out while a caller of ours is still in the middle of changing state; and once
+            // per loop task, so consumers added together make one subscribe offer, not one each (12-17 of 20
+            // load-test participants got a second, identical offer: an extra round trip in their join)
+            renegotiationQueued = true;
+            bridge.loop().execute(() -> {
+                renegotiationQueued = false;
+                if (!closed) {
+                    listener.subscribeRenegotiationNeeded();
+                }
+            });
         }
     }
+
+    private boolean renegotiationQueued;
 
     private long uniqueSsrc() {
         long s;

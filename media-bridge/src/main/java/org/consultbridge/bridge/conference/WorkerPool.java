@@ -44,6 +44,8 @@ public final class WorkerPool implements MediaBridge {
     public static WorkerPool start(BridgeConfig config) {
         int n = config.effectiveWorkers();
         DtlsCertificate certificate = DtlsCertificate.generate(); // one fingerprint for the whole bridge
+        // BouncyCastle's handshake code compiled at start, not beside the first participants' joins
+        org.consultbridge.bridge.dtls.DtlsSession.warmUpInBackground();
         List<SfuBridge> started = new ArrayList<>(n);
         WorkerPool[] pool = new WorkerPool[1];
         try {
